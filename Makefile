@@ -1,0 +1,53 @@
+# drover — `make up` and `make test` work on a fresh machine: they install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ARCH := $(shell case "$$(uname -m)" in aarch64|arm64) echo arm64;; *) echo x64;; esac)
+OS := $(shell case "$$(uname -s)" in Darwin) echo darwin;; *) echo linux;; esac)
+export PATH := $(CURDIR)/.tools/node_modules/node-$(OS)-$(ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
+# Extra arguments for jest, e.g. `make test JEST_ARGS=test/unit`.
+JEST_ARGS ?=
+
+.PHONY: help up test test-unit build deps node lint typecheck gen bench clean
+
+help:
+	@echo "make up      install what is needed, start a manager and apply the quickstart"
+	@echo "make test    install what is needed and run every test"
+	@echo "make build   install Node.js 24 (if needed) and dependencies, type-check"
+	@echo "make lint    type-check and check the layering rules"
+	@echo "make bench   run the store/API benchmark"
+
+node:
+	@./scripts/ensure-node.sh
+
+node_modules/.installed: package.json package-lock.json | node
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node node_modules/.installed
+
+build: deps typecheck
+
+typecheck: deps
+	tsc --noEmit -p tsconfig.json
+
+lint: typecheck
+	node scripts/check-layers.ts
+
+gen: deps
+	node scripts/gen-types.ts
+
+up: deps
+	./bin/drover up
+
+test: deps lint
+	$(JEST) --ci --json --outputFile=.jest-results.json $(JEST_ARGS)
+
+test-unit: deps
+	$(JEST) test/unit test/contract $(JEST_ARGS)
+
+bench: deps
+	node bench/api-bench.ts
+
+clean:
+	rm -rf node_modules .tools .drover-data .jest-results.json

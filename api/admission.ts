@@ -1,0 +1,62 @@
+// What the API checks before the validator: the body names the URL's resource, namespace and name.
+import { BadRequest, NotFound, isApiError } from '../core/errors.ts';
+import { isPlainObject } from '../core/patch.ts';
+import type { ResourceType } from '../core/resources.ts';
+import type { KubeObject } from '../core/types.ts';
+import type { ApiContext } from './context.ts';
+import type { ResourceTarget } from './resource-path.ts';
+
+/**
+ * The body of a create/replace: kind and apiVersion must match the URL's resource (filled in when
+ * absent), the path namespace wins (a different one is a 400), cluster-scoped objects have none.
+ */
+export function incomingObject(t: ResourceTarget, body: unknown): KubeObject {
+  const { rt } = t;
+  if (!isPlainObject(body)) throw new BadRequest(`request body must be a JSON object (a ${rt.kind})`);
+  const obj = structuredClone(body) as KubeObject;
+  if (obj.kind !== undefined && obj.kind !== rt.kind) {
+    throw new BadRequest(`the kind of the provided object ("${String(obj.kind)}") does not match the resource ${rt.plural}.${rt.group} (kind "${rt.kind}")`);
+  }
+  if (obj.apiVersion !== undefined && obj.apiVersion !== rt.apiVersion) {
+    throw new BadRequest(`the apiVersion of the provided object ("${String(obj.apiVersion)}") does not match the request (want "${rt.apiVersion}")`);
+  }
+  obj.kind = rt.kind;
+  obj.apiVersion = rt.apiVersion;
+  if (obj.metadata === undefined) obj.metadata = { name: '' };
+  if (!isPlainObject(obj.metadata)) throw new BadRequest('metadata must be an object');
+  const m = obj.metadata;
+  if (rt.namespaced) {
+    if (m.namespace !== undefined && m.namespace !== '' && m.namespace !== t.namespace) {
+      throw new BadRequest(`the namespace of the provided object ("${m.namespace}") does not match the namespace sent on the request ("${t.namespace}")`);
+    }
+    m.namespace = t.namespace;
+  } else {
+    delete m.namespace;
+  }
+  if (t.name !== undefined) {
+    if (m.name !== undefined && m.name !== '' && m.name !== t.name) {
+      throw new BadRequest(`the name of the object ("${m.name}") does not match the name on the URL ("${t.name}")`);
+    }
+    m.name = t.name;
+  }
+  return obj;
+}
+
+/** The validator defaults and checks everything (metadata included) and reports every bad field in one Invalid. */
+export async function admit(ctx: ApiContext, rt: ResourceType, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
+  return ctx.validator.admit(rt, obj, subresource ? { subresource } : {});
+}
+
+/** Namespaced objects live in a Cluster: refuse to create one in a Cluster that does not exist. */
+export async function requireCluster(ctx: ApiContext, namespace: string): Promise<void> {
+  const clusterRt = ctx.registry.resolve('Cluster');
+  if (!clusterRt) return;
+  try {
+    await ctx.store.get(clusterRt.key, undefined, namespace);
+  } catch (e) {
+    if (!isApiError(e, 404)) throw e;
+    throw new NotFound(`cluster "${namespace}" not found: create the Cluster first (namespaces are Clusters)`, {
+      name: namespace, group: clusterRt.group, kind: clusterRt.plural,
+    }, { cause: e });
+  }
+}

@@ -1,0 +1,57 @@
+// Coarse role checks until full RBAC lands: admin/operator write, viewer reads, node and
+// cluster-bound tokens stay inside their Cluster.
+import { Forbidden } from '../core/errors.ts';
+import type { Principal } from './auth.ts';
+
+export const Verbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
+export type Verb = (typeof Verbs)[number];
+
+const READ_VERBS: ReadonlySet<Verb> = new Set(['get', 'list', 'watch']);
+// What a node agent writes today; NodeRestriction-style "only its own" checks are a later issue.
+const NODE_WRITABLE = new Set(['nodes', 'containers', 'agents', 'tasks', 'events']);
+
+export interface Attributes {
+  verb: Verb;
+  /** plural, e.g. `agentdeployments` */
+  plural: string;
+  group: string;
+  subresource?: string;
+  /** undefined = cluster scope (cluster-scoped kind or a list across all namespaces) */
+  namespace?: string;
+  /** object name, when the request names one */
+  name?: string;
+  /** the kind is cluster-scoped (Cluster) */
+  clusterScoped: boolean;
+}
+
+function describe(p: Principal, a: Attributes): string {
+  const res = `${a.plural}.${a.group}${a.subresource ? '/' + a.subresource : ''}`;
+  const where = a.namespace ? `in namespace "${a.namespace}"` : 'at the cluster scope';
+  return `${p.role} "${p.name}" cannot ${a.verb} ${res} ${where}`;
+}
+
+/** Throws Forbidden with a message naming who, what and where. */
+export function authorize(p: Principal, a: Attributes): void {
+  const deny = (why?: string) => {
+    throw new Forbidden(describe(p, a) + (why ? `: ${why}` : ''), { group: a.group, kind: a.plural, name: a.name });
+  };
+  const read = READ_VERBS.has(a.verb);
+  if (p.cluster !== undefined) {
+    // a Cluster-bound principal sees its own Cluster object and its namespace, nothing else
+    const ownCluster = a.clusterScoped && a.plural === 'clusters' && a.name === p.cluster && read;
+    if (!ownCluster && a.namespace !== p.cluster) deny(`token is limited to cluster "${p.cluster}"`);
+  }
+  switch (p.role) {
+    case 'admin':
+    case 'operator':
+      return;
+    case 'viewer':
+      if (!read) deny();
+      return;
+    case 'node':
+      if (!read && !NODE_WRITABLE.has(a.plural)) deny();
+      return;
+    default:
+      deny('unknown role');
+  }
+}

@@ -1,0 +1,45 @@
+// What every API handler needs, built once by createApiServer.
+import type { Logger } from '../core/logging.ts';
+import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
+import type { KubeObject } from '../core/types.ts';
+import type { Authenticator } from './auth.ts';
+import type { InstrumentedStore } from './instrumented-store.ts';
+import type { ApiMetrics } from './metrics.ts';
+import type { WatchSessions } from './watch.ts';
+import type { Store } from '../core/store.ts';
+
+/** core/validation.ts createValidator(registry): defaults and validates, throws Invalid listing every bad field. */
+export interface Validator {
+  admit(rt: ResourceType, obj: KubeObject, opts?: { subresource?: 'status' }): KubeObject | Promise<KubeObject>;
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  registry: ResourceRegistry;
+  validator: Validator;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** Created (with process metrics) when absent. */
+  metrics?: ApiMetrics;
+  /** Default 3 MiB, like Kubernetes. */
+  maxBodyBytes?: number;
+  /** Default `v0.1.0-drover`. */
+  version?: { gitVersion: string };
+  /** Interval of BOOKMARK events on watches that allow them; default 60000. */
+  bookmarkIntervalMs?: number;
+  /** A watch whose client reads slower than it is fed is closed past this many buffered bytes; default 16 MiB. */
+  maxWatchBufferBytes?: number;
+}
+
+export interface ApiContext {
+  store: InstrumentedStore;
+  registry: ResourceRegistry;
+  validator: Validator;
+  logger: Logger;
+  metrics: ApiMetrics;
+  sessions: WatchSessions;
+  bookmarkIntervalMs: number;
+  maxWatchBufferBytes: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;

@@ -1,0 +1,32 @@
+// `drover manager` and `drover up`: thin flag parsing in front of cli/manager.ts and cli/up.ts.
+import { isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandEnv } from '../command-env.ts';
+import { runManager } from '../manager.ts';
+import { runUp } from '../up.ts';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8000';
+export const DEFAULT_DATA_DIR = '.drover-data';
+
+export function registerServerCommands(program: Command, env: CommandEnv): void {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(env.io.cwd ?? process.cwd(), p));
+  program
+    .command('manager')
+    .description('run the manager: API server, embedded store and controllers')
+    .option('--listen <host:port>', 'address to serve the API on (port 0 = any free port)', DEFAULT_LISTEN)
+    .option('--data-dir <dir>', 'where the store and admin.config live', DEFAULT_DATA_DIR)
+    .option('--log-level <level>', 'error, warn, info or debug')
+    .action(async (o: { listen: string; dataDir: string; logLevel?: string }) => {
+      await runManager({ listen: o.listen, dataDir: abs(o.dataDir), logLevel: o.logLevel });
+    });
+  program
+    .command('up')
+    .description('a local manager plus a process-runtime node and the quickstart, in one command')
+    .option('--listen <host:port>', 'address to serve the API on', DEFAULT_LISTEN)
+    .option('--data-dir <dir>', 'where the store and admin.config live', `./${DEFAULT_DATA_DIR}`)
+    .option('--no-quickstart', 'do not apply the quickstart manifests')
+    .option('--log-level <level>', 'error, warn, info or debug')
+    .action(async (o: { listen: string; dataDir: string; quickstart: boolean; logLevel?: string }) => {
+      await runUp({ listen: o.listen, dataDir: abs(o.dataDir), quickstart: o.quickstart, logLevel: o.logLevel });
+    });
+}

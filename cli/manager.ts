@@ -1,0 +1,153 @@
+// `drover manager`: the API server, the embedded store and the controllers in one process.
+// This file is the composition root: it opens the store, loads the CRDs and wires the parts.
+import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, chmodSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from '../core/logging.ts';
+import { createLogger } from '../core/logging.ts';
+import { loadRegistry } from '../core/crds.ts';
+import { createValidator } from '../core/validation.ts';
+import { readCliConfig, writeCliConfig, mergeContext, emptyCliConfig } from '../core/cli-config.ts';
+import { isApiError } from '../core/errors.ts';
+import { openSqliteStore } from '../store/sqlite-store.ts';
+import { createApiServer, listen } from '../api/server.ts';
+import { openTokenStore, ensureAdminToken } from '../api/auth.ts';
+import { startControllerManager } from '../controllers/index.ts';
+import { CLIError } from './cli-error.ts';
+
+export interface ManagerOptions {
+  listen: string; // host:port, e.g. 127.0.0.1:8000 (port 0 = any free port)
+  dataDir: string;
+  logLevel?: string;
+  /** Watch events kept for resuming watches (older ones answer 410 Gone). */
+  watchHistory?: number;
+}
+
+export interface RunningManager {
+  url: string;
+  adminToken: string;
+  adminConfigPath: string;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_CLUSTER = 'default';
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[?([^\]]*)\]?:)?(\d{1,5})$/.exec(listen.trim());
+  if (!m || Number(m[2]) > 65535) throw new CLIError(`--listen must be HOST:PORT, e.g. 127.0.0.1:8000 (got "${listen}")`, { exitCode: 2 });
+  return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+}
+
+/** One manager per data dir: a second one would hand out the same revisions twice. */
+function lockDataDir(dataDir: string): () => void {
+  const lock = join(dataDir, 'manager.pid');
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8').trim());
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new CLIError(`another drover manager (pid ${pid}) is using ${dataDir}; stop it or use another --data-dir`);
+    }
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function startManager(opts: ManagerOptions): Promise<RunningManager> {
+  const dataDir = resolve(opts.dataDir);
+  const { host, port } = parseListen(opts.listen);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const logger = createLogger({ level: opts.logLevel });
+  const unlock = lockDataDir(dataDir);
+
+  const registry = loadRegistry();
+  const validator = createValidator(registry);
+  const store = await openSqliteStore({ path: join(dataDir, 'drover.db'), historySize: opts.watchHistory });
+  try {
+    await ensureDefaultCluster(store, registry, validator);
+    const tokens = openTokenStore(dataDir);
+    const adminConfigPath = join(dataDir, 'admin.config');
+    const previous = readAdminToken(adminConfigPath);
+    const { token: adminToken } = ensureAdminToken(tokens, () => previous);
+
+    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger });
+    const server = await listen(app, host, port);
+
+    // The admin credential: written 0600, refreshed with the current address at every start.
+    const cfg = mergeContext(existsSync(adminConfigPath) ? readCliConfig(adminConfigPath) : emptyCliConfig(), 'local',
+      { server: server.url, token: adminToken, namespace: DEFAULT_CLUSTER }, { makeCurrent: true });
+    writeCliConfig(adminConfigPath, cfg);
+    chmodSync(adminConfigPath, 0o600);
+
+    const controllers = await startControllerManager({ store, registry, logger });
+    logger.info('manager ready', { url: server.url, dataDir, adminConfig: adminConfigPath });
+
+    let stopped = false;
+    return {
+      url: server.url,
+      adminToken,
+      adminConfigPath,
+      logger,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await controllers.stop();
+        await server.close();
+        await store.close();
+        unlock();
+        logger.info('manager stopped', { dataDir });
+      },
+    };
+  } catch (e) {
+    await store.close();
+    unlock();
+    throw e;
+  }
+}
+
+function readAdminToken(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const cfg = readCliConfig(path);
+  return cfg.contexts.find((c) => c.name === 'local')?.context.token;
+}
+
+async function ensureDefaultCluster(
+  store: Awaited<ReturnType<typeof openSqliteStore>>,
+  registry: ReturnType<typeof loadRegistry>,
+  validator: ReturnType<typeof createValidator>,
+): Promise<void> {
+  const rt = registry.resolve('Cluster');
+  if (!rt) throw new Error('the Cluster CRD is missing from crds/');
+  const cluster = validator.admit(rt, { apiVersion: rt.apiVersion, kind: rt.kind, metadata: { name: DEFAULT_CLUSTER }, spec: {} });
+  try {
+    await store.create(rt.key, cluster);
+  } catch (e) {
+    if (!isApiError(e, 409)) throw e;
+  }
+}
+
+/** Run until SIGINT/SIGTERM, then stop cleanly. */
+export async function runManager(opts: ManagerOptions): Promise<void> {
+  const m = await startManager(opts);
+  await waitForSignal();
+  await m.stop();
+}
+
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((done) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      done(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

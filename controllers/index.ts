@@ -1,0 +1,49 @@
+// Public surface of the controller runtime, and the entry point the manager calls.
+import type { Store } from '../core/store.ts';
+import type { ResourceRegistry } from '../core/resources.ts';
+import type { Logger } from '../core/logging.ts';
+import type { Clock } from '../core/clock.ts';
+import { createControllerManager } from './controller-manager.ts';
+import { storeListerWatcher } from './store-lister-watcher.ts';
+import { createEventRecorder } from './event-recorder.ts';
+import { createGarbageCollector } from './gc-controller.ts';
+import { createClusterController } from './cluster-controller.ts';
+import { mustResolve } from './resolve-kind.ts';
+
+export { createWorkQueue, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
+export { createInformer, isGone, type Informer, type ListerWatcher, type InformerEvent, type ObjectCache } from './informer.ts';
+export { createController, requestKey, type Controller, type Request, type Result, type ReconcileContext, type InformerSource, type Watch } from './controller.ts';
+export { createControllerManager, type ControllerManager } from './controller-manager.ts';
+export { storeListerWatcher } from './store-lister-watcher.ts';
+export { createEventRecorder, EventReasons, type EventRecorder } from './event-recorder.ts';
+export { createGarbageCollector } from './gc-controller.ts';
+export { createClusterController } from './cluster-controller.ts';
+
+export interface StartControllerManagerOptions {
+  store: Store;
+  registry: ResourceRegistry;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Starts the GC and Cluster controllers over the in-process store; resolves once caches have synced. */
+export async function startControllerManager(opts: StartControllerManagerOptions): Promise<{ stop(): Promise<void> }> {
+  const manager = createControllerManager({
+    listerWatcherFor: (key) => storeListerWatcher(opts.store, key),
+    logger: opts.logger,
+    clock: opts.clock,
+  });
+  const recorder = createEventRecorder({
+    store: opts.store,
+    component: 'cluster-controller',
+    logger: opts.logger,
+    clock: opts.clock,
+    resource: mustResolve(opts.registry, 'Event').key,
+  });
+  for (const c of createGarbageCollector({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock })) {
+    manager.add(c);
+  }
+  manager.add(createClusterController({ informers: manager, store: opts.store, registry: opts.registry, recorder, logger: opts.logger, clock: opts.clock }));
+  await manager.start();
+  return { stop: () => manager.stop() };
+}

@@ -1,0 +1,191 @@
+// Test harness: start the real manager as a process on a loopback port and drive the real CLI.
+// Every process started here is killed when the test file ends, even when a test failed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+const NODE_ARGS = ['--disable-warning=ExperimentalWarning'];
+const live = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export function tempDir(prefix = 'drover-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => done(port));
+    });
+  });
+}
+
+export interface ManagerProcess {
+  url: string;
+  token: string;
+  dataDir: string;
+  /** CLI config written by the manager (mode 0600) — point DROVER_CONFIG at it. */
+  configPath: string;
+  pid: number;
+  output(): string;
+  /** SIGKILL, no cleanup: what a crash looks like. */
+  kill9(): Promise<void>;
+  stop(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export async function startManager(opts: { dataDir?: string; port?: number; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
+  const dataDir = opts.dataDir ?? tempDir('drover-mgr-');
+  const port = opts.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [...NODE_ARGS, join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(opts.extraArgs ?? [])], {
+    cwd: REPO,
+    env: { ...process.env, DROVER_LOG_LEVEL: process.env.DROVER_LOG_LEVEL ?? 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => { live.delete(child); done(code); }));
+  let dead = false;
+  void exited.then(() => (dead = true));
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (dead) throw new Error(`manager exited before it was ready:\n${out}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet: retry below
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`manager not ready within 30s:\n${out}`);
+    }
+    await sleep(50);
+  }
+  const configPath = join(dataDir, 'admin.config');
+  const cfg = parse(readFileSync(configPath, 'utf8'));
+  const token = cfg.contexts.find((c: { name: string }) => c.name === cfg['current-context']).context.token as string;
+  return {
+    url, token, dataDir, configPath, pid: child.pid!, exited,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (dead) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Run the real CLI (bin/drover) with a config file; resolves when it exits. */
+export function drover(args: string[], opts: { config: string; input?: string; env?: Record<string, string>; timeoutMs?: number; cwd?: string }): Promise<CliResult> {
+  return new Promise((done) => {
+    const child = spawn(join(REPO, 'bin/drover'), args, {
+      cwd: opts.cwd ?? REPO,
+      env: { ...process.env, DROVER_CONFIG: opts.config, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    live.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      live.delete(child);
+      done({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A long-running CLI command (e.g. `get -w`) whose output is read while it runs. */
+export function droverStream(args: string[], opts: { config: string; env?: Record<string, string> }) {
+  const child = spawn(join(REPO, 'bin/drover'), args, {
+    cwd: REPO,
+    env: { ...process.env, DROVER_CONFIG: opts.config, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => { live.delete(child); done(code); }));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    /** Wait until stdout matches, or fail with what was printed. */
+    async waitFor(want: RegExp | ((stdout: string) => boolean), timeoutMs = 15_000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      const ok = typeof want === 'function' ? want : (s: string) => want.test(s);
+      while (!ok(stdout)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${want} in output:\n${stdout.slice(-4000)}\n--- stderr ---\n${stderr}`);
+        await sleep(25);
+      }
+      return stdout;
+    },
+    async stop(): Promise<number | null> {
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+export async function api(m: { url: string; token: string }, method: string, path: string, body?: unknown, contentType = 'application/json') {
+  const r = await fetch(m.url + path, {
+    method,
+    headers: { authorization: `Bearer ${m.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: r.status, body: json };
+}
+
+export function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Kill everything this file started and remove temp dirs (call from afterAll). */
+export async function cleanup(): Promise<void> {
+  for (const p of [...live]) {
+    p.kill('SIGKILL');
+  }
+  await sleep(50);
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
