@@ -1,8 +1,8 @@
 # drover — `make up` and `make test` work on a fresh machine: they install what is missing.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-ARCH := $(shell case "$$(uname -m)" in aarch64|arm64) echo arm64;; *) echo x64;; esac)
-OS := $(shell case "$$(uname -s)" in Darwin) echo darwin;; *) echo linux;; esac)
+ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+OS := $(shell uname -s | tr A-Z a-z)
 export PATH := $(CURDIR)/.tools/node_modules/node-$(OS)-$(ARCH)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js
 # Extra arguments for jest, e.g. `make test JEST_ARGS=test/unit`.
@@ -21,7 +21,9 @@ node:
 	@./scripts/ensure-node.sh
 
 node_modules/.installed: package.json package-lock.json | node
-	npm ci --no-audit --no-fund --loglevel=error
+	@# npm install (not ci): it installs the lockfile's exact versions, and npm ci rejects locks
+	@# that lack other platforms' optional packages, as this registry setup writes them.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: node node_modules/.installed

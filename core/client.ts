@@ -140,9 +140,12 @@ export class ApiClient {
       throw err.code === 410 ? new Gone(err.message, err.details, { cause: err }) : err;
     }
     const report = (e: Error) => { if (onError) onError(e); };
+    const reader = res.body?.getReader();
+    // Cancel the body explicitly on stop(): not every fetch implementation ties the body to the signal.
+    abort.signal.addEventListener('abort', () => { reader?.cancel().catch(() => undefined); }, { once: true });
     const done = (async () => {
       try {
-        for await (const line of ndjsonLines(res.body)) {
+        for await (const line of ndjsonLines(reader)) {
           const ev = JSON.parse(line) as WatchEvent;
           if (ev.type === 'ERROR') {
             const st = ev.object as unknown as Partial<Status>;
@@ -212,12 +215,14 @@ export function errorFromBody(text: string, httpCode: number): ApiError {
   return fromStatus({ code: httpCode, message: msg, reason: httpCode === 410 ? 'Expired' : undefined }, httpCode);
 }
 
-async function* ndjsonLines(body: ReadableStream<Uint8Array> | null): AsyncGenerator<string> {
-  if (!body) return;
+async function* ndjsonLines(reader: ReadableStreamDefaultReader<Uint8Array> | undefined): AsyncGenerator<string> {
+  if (!reader) return;
   const decoder = new TextDecoder();
   let buf = '';
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CommandEnv } from '../command-env.ts';
 import { runManager } from '../manager.ts';
 import { runUp } from '../up.ts';
+import { usageError } from '../cli-error.ts';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8000';
 export const DEFAULT_DATA_DIR = '.drover-data';
@@ -16,8 +17,11 @@ export function registerServerCommands(program: Command, env: CommandEnv): void 
     .option('--listen <host:port>', 'address to serve the API on (port 0 = any free port)', DEFAULT_LISTEN)
     .option('--data-dir <dir>', 'where the store and admin.config live', DEFAULT_DATA_DIR)
     .option('--log-level <level>', 'error, warn, info or debug')
-    .action(async (o: { listen: string; dataDir: string; logLevel?: string }) => {
-      await runManager({ listen: o.listen, dataDir: abs(o.dataDir), logLevel: o.logLevel });
+    .option('--watch-history <events>', 'watch events kept so watches can resume (older answer 410 Gone)', '10000')
+    .action(async (o: { listen: string; dataDir: string; logLevel?: string; watchHistory: string }) => {
+      const watchHistory = Number(o.watchHistory);
+      if (!Number.isInteger(watchHistory) || watchHistory < 1) throw usageError(`--watch-history must be a positive integer (got "${o.watchHistory}")`);
+      await runManager({ listen: o.listen, dataDir: abs(o.dataDir), logLevel: o.logLevel, watchHistory });
     });
   program
     .command('up')
