@@ -36,7 +36,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
   out(`context "${CONTEXT}" is now current in ${userConfig}`);
   if (opts.quickstart) {
     out(`applying ${QUICKSTART_DIR}:`);
-    const { run } = await import('./main.ts');
+    const { run } = await import('./program.ts');
     const code = await run(['apply', '-f', QUICKSTART_DIR], {
       stdout: process.stdout,
       stderr: process.stderr,
