@@ -11,6 +11,8 @@ export interface Principal {
   role: Role;
   /** Limits the principal to one Cluster (= namespace). */
   cluster?: string;
+  /** Role node: the Node this credential belongs to (NodeRestriction). */
+  node?: string;
 }
 
 export interface Authenticator {
@@ -22,6 +24,7 @@ export interface TokenInfo {
   name: string;
   role: Role;
   cluster?: string;
+  node?: string;
   description?: string;
   createdAt: string;
 }
@@ -33,9 +36,13 @@ interface TokenRecord extends TokenInfo {
 export interface CreateTokenOptions {
   role: Role;
   cluster?: string;
+  /** Role node: the Node the credential belongs to. */
+  node?: string;
   description?: string;
   /** Principal name shown in logs and denials; default `<role>-<id>`. */
   name?: string;
+  /** Token prefix, default `drv_` (node credentials use `drvn_`). */
+  prefix?: string;
 }
 
 export interface TokenStore extends Authenticator {
@@ -100,15 +107,16 @@ export function openTokenStore(dataDir: string): TokenStore {
       if (!token) return undefined;
       maybeReload();
       const r = byHash.get(hashToken(token));
-      return r && { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}) };
+      return r && { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}), ...(r.node ? { node: r.node } : {}) };
     },
     create(opts) {
       if (!(Roles as readonly string[]).includes(opts.role)) throw new Error(`unknown role "${opts.role}" (want one of ${Roles.join(', ')})`);
       const id = randomBytes(6).toString('hex');
-      const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+      const token = (opts.prefix ?? TOKEN_PREFIX) + randomBytes(32).toString('base64url');
       const rec: TokenRecord = {
         id, name: opts.name ?? `${opts.role}-${id}`, role: opts.role, createdAt: new Date().toISOString(),
         ...(opts.cluster ? { cluster: opts.cluster } : {}),
+        ...(opts.node ? { node: opts.node } : {}),
         ...(opts.description ? { description: opts.description } : {}),
         sha256: hashToken(token),
       };

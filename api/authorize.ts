@@ -1,16 +1,16 @@
 // Coarse role checks until full RBAC lands: admin/operator write, viewer reads, node and
 // cluster-bound tokens stay inside their Cluster.
 import { Forbidden } from '../core/errors.ts';
+import type { KubeObject } from '../core/types.ts';
 import type { Principal } from './auth.ts';
+import { nodeRestriction } from './node-restriction.ts';
 
 export const Verbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'] as const;
 export type Verb = (typeof Verbs)[number];
 
 const READ_VERBS: ReadonlySet<Verb> = new Set(['get', 'list', 'watch']);
-// What a node agent writes today; NodeRestriction-style "only its own" checks are a later issue.
-const NODE_WRITABLE = new Set(['nodes', 'containers', 'agents', 'tasks', 'events']);
 
-export interface Attributes {
+interface ResourceAttributes {
   verb: Verb;
   /** plural, e.g. `agentdeployments` */
   plural: string;
@@ -23,6 +23,19 @@ export interface Attributes {
   /** the kind is cluster-scoped (Cluster) */
   clusterScoped: boolean;
 }
+
+/** What NodeRestriction (role node) needs beyond the URL; see nodeRequestFacts() in node-restriction.ts. */
+export interface NodeFacts {
+  /** The request's fieldSelector (list/watch). */
+  fieldSelector?: string;
+  /** The stored object a get/update/patch names (its binding decides). */
+  object?: KubeObject;
+  /** The request body: the object (create/update) or the patch. */
+  body?: unknown;
+  patchType?: 'merge' | 'json';
+}
+
+export type Attributes = ResourceAttributes & NodeFacts;
 
 function describe(p: Principal, a: Attributes): string {
   const res = `${a.plural}.${a.group}${a.subresource ? '/' + a.subresource : ''}`;
@@ -48,9 +61,11 @@ export function authorize(p: Principal, a: Attributes): void {
     case 'viewer':
       if (!read) deny();
       return;
-    case 'node':
-      if (!read && !NODE_WRITABLE.has(a.plural)) deny();
+    case 'node': {
+      const why = nodeRestriction(p, a);
+      if (why) throw new Forbidden(`${describe(p, a)} ${why}`, { group: a.group, kind: a.plural, name: a.name });
       return;
+    }
     default:
       deny('unknown role');
   }

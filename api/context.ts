@@ -2,7 +2,7 @@
 import type { Logger } from '../core/logging.ts';
 import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
 import type { KubeObject } from '../core/types.ts';
-import type { Authenticator } from './auth.ts';
+import type { Authenticator, TokenStore } from './auth.ts';
 import type { InstrumentedStore } from './instrumented-store.ts';
 import type { ApiMetrics } from './metrics.ts';
 import type { WatchSessions } from './watch.ts';
@@ -18,6 +18,8 @@ export interface ApiServerOptions {
   registry: ResourceRegistry;
   validator: Validator;
   authenticator: Authenticator;
+  /** Issues node credentials at /api/v1/join; default: the authenticator when it is a TokenStore. */
+  tokens?: TokenStore;
   logger: Logger;
   /** Created (with process metrics) when absent. */
   metrics?: ApiMetrics;

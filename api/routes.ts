@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { BadRequest, MethodNotAllowed } from '../core/errors.ts';
 import type { Principal } from './auth.ts';
 import { authorize } from './authorize.ts';
+import { nodeRequestFacts } from './node-restriction.ts';
 import type { Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
 import { apiResourceList } from './discovery.ts';
@@ -101,6 +102,7 @@ export function resourceRouter(ctx: ApiContext): RequestHandler {
     authorize(principal, {
       verb, plural: t.rt.plural, group: t.rt.group, subresource: t.subresource,
       namespace: t.namespace, name: t.name, clusterScoped: !t.rt.namespaced,
+      ...(await nodeRequestFacts(ctx, principal, t, verb, req)),
     });
     if (verb === 'watch') {
       await serveWatch(ctx, t, req, res);

@@ -11,6 +11,10 @@ import { DEFAULT_MAX_BODY_BYTES } from './context.ts';
 import type { ApiContext, ApiServerOptions } from './context.ts';
 import { apiGroupDocument, apiGroupList, coreApiVersions, coreResourceList } from './discovery.ts';
 import { instrumentStore } from './instrumented-store.ts';
+import { joinRoutes, tokenStoreOf } from './join.ts';
+import { joinTokenRoutes } from './join-tokens.ts';
+import { logRoutes } from './log-routes.ts';
+import { seedTaskRoutes } from './seed-task-api.ts';
 import type { InstrumentedStore } from './instrumented-store.ts';
 import { createApiMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -99,7 +103,11 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
     });
   });
 
+  app.use(joinRoutes(ctx, opts.tokens ?? tokenStoreOf(opts.authenticator)));
   app.use(authenticate(opts.authenticator));
+  app.use(joinTokenRoutes(ctx));
+  app.use(logRoutes(ctx).router);
+  app.use(seedTaskRoutes(ctx));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,12 +1,16 @@
 // The drover CLI program: builds the commander program and runs it against injected io (tests call run() directly).
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './commands/agent.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerGet } from './commands/get.ts';
+import { registerLogs } from './commands/logs.ts';
 import { registerServerCommands } from './commands/server.ts';
+import { registerTasks } from './commands/tasks.ts';
+import { registerToken } from './commands/token.ts';
 import { registerVersion, clientVersion } from './commands/version.ts';
 import { registerWait } from './commands/wait.ts';
 import { ExitCodes } from './cli-error.ts';
@@ -40,6 +44,10 @@ export function buildProgram(env: CommandEnv, onCommand?: (name: string) => void
   registerConfig(program, env);
   registerVersion(program, env);
   registerServerCommands(program, env);
+  registerTasks(program, env);
+  registerToken(program, env);
+  registerLogs(program, env);
+  registerAgent(program, env);
   // Subcommands inherit the exit override and output routing.
   for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;

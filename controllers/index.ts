@@ -8,6 +8,9 @@ import { storeListerWatcher } from './store-lister-watcher.ts';
 import { createEventRecorder } from './event-recorder.ts';
 import { createGarbageCollector } from './gc-controller.ts';
 import { createClusterController } from './cluster-controller.ts';
+import { createContainerController } from './container-controller.ts';
+import { createNodeLifecycleController } from './node-lifecycle-controller.ts';
+import { createTaskController } from './task-controller.ts';
 import { mustResolve } from './resolve-kind.ts';
 
 export { createWorkQueue, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
@@ -44,6 +47,10 @@ export async function startControllerManager(opts: StartControllerManagerOptions
     manager.add(c);
   }
   manager.add(createClusterController({ informers: manager, store: opts.store, registry: opts.registry, recorder, logger: opts.logger, clock: opts.clock }));
+  const taskRecorder = createEventRecorder({ store: opts.store, component: 'task-dispatcher', logger: opts.logger, clock: opts.clock, resource: mustResolve(opts.registry, 'Event').key });
+  manager.add(createTaskController({ informers: manager, store: opts.store, registry: opts.registry, recorder: taskRecorder, logger: opts.logger, clock: opts.clock }));
+  manager.add(createNodeLifecycleController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
+  manager.add(createContainerController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   await manager.start();
   return { stop: () => manager.stop() };
 }

@@ -121,6 +121,56 @@ export class ApiClient {
     return parseMaybeJson(text);
   }
 
+  /** A plain-text request (container logs): the body is sent as is and the answer returned as text. */
+  async text(method: string, path: string, body?: string, contentType = 'text/plain; charset=utf-8'): Promise<string> {
+    const res = await this.#requestText(method, path, body, contentType);
+    const text = await res.text();
+    if (!res.ok) throw errorFromBody(text, res.status);
+    return text;
+  }
+
+  /** GET a streamed plain-text answer chunk by chunk until the server ends it or `signal` aborts (then it resolves). */
+  async streamText(path: string, onChunk: (text: string) => void, signal?: AbortSignal): Promise<void> {
+    let res: Response;
+    try {
+      res = await this.#requestText('GET', path, undefined, undefined, signal);
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw e;
+    }
+    if (!res.ok) throw errorFromBody(await res.text(), res.status);
+    const reader = res.body?.getReader();
+    if (!reader) return;
+    const decoder = new TextDecoder();
+    const onAbort = () => { reader.cancel().catch(() => undefined); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        const text = decoder.decode(value, { stream: true });
+        if (text) onChunk(text);
+      }
+      const rest = decoder.decode();
+      if (rest) onChunk(rest);
+    } catch (e) {
+      if (!signal?.aborted) throw connectionError(this.server, e);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #requestText(method: string, path: string, body?: string, contentType?: string, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'text/plain, application/json', 'User-Agent': this.#userAgent };
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers['Content-Type'] = contentType ?? 'text/plain; charset=utf-8';
+    try {
+      return await this.#fetch(this.server + path, { method, headers, body, signal });
+    } catch (e) {
+      throw connectionError(this.server, e);
+    }
+  }
+
   /**
    * Stream changes as newline-delimited JSON. A 410 answer or a 410 ERROR event is reported to
    * onError as Gone (the caller relists); other ERROR events are reported as their ApiError.

@@ -189,3 +189,85 @@ export async function cleanup(): Promise<void> {
   await sleep(50);
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
+
+export interface AgentProcess {
+  name: string;
+  dataDir: string;
+  pid: number;
+  output(): string;
+  kill9(): Promise<void>;
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Start a real node agent (`drover agent`, process runtime) against `server` (the manager or a proxy in front
+ * of it) and wait until its Node reports Ready=True to the manager `m`.
+ */
+export async function startNodeAgent(
+  m: { url: string; token: string },
+  opts: { name: string; namespace: string; server?: string; joinToken?: string; dataDir?: string; labels?: string; extraArgs?: string[]; env?: Record<string, string>; waitReady?: boolean },
+): Promise<AgentProcess> {
+  const dataDir = opts.dataDir ?? tempDir(`drover-agent-${opts.name}-`);
+  const args = [...NODE_ARGS, join(REPO, 'cli/main.ts'), 'agent', '--server', opts.server ?? m.url, '--name', opts.name, '--runtime', 'process', '--data-dir', dataDir, '--listen', '127.0.0.1:0'];
+  if (opts.joinToken) args.push('--join-token', opts.joinToken);
+  if (opts.labels) args.push('--labels', opts.labels);
+  args.push(...(opts.extraArgs ?? []));
+  const child = spawn(process.execPath, args, { cwd: REPO, env: { ...process.env, DROVER_LOG_LEVEL: 'debug', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => { live.delete(child); done(code); }));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  if (opts.waitReady !== false) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (dead) throw new Error(`agent ${opts.name} exited before its Node was Ready:\n${out}`);
+      const r = await api(m, 'GET', `/apis/drover.dev/v1alpha1/namespaces/${opts.namespace}/nodes/${opts.name}`);
+      const ready = r.status === 200 && r.body.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`node ${opts.name} not Ready within 30s:\n${out.slice(-5000)}`);
+      await sleep(100);
+    }
+  }
+  return {
+    name: opts.name, dataDir, pid: child.pid!, exited,
+    output: () => out,
+    async kill9() { child.kill('SIGKILL'); await exited; },
+    async stop() {
+      if (dead) return exited;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Poll `fn` until it returns a truthy value (returned), or fail after `timeoutMs` with `what`. */
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,68 @@
+// The node's identity: exchanged once for a join token, then kept in <data-dir>/credential.json (0600)
+// so a restarted agent is the same node and never needs the join token again.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from '../core/client.ts';
+
+export interface NodeCredential {
+  server: string;
+  namespace: string;
+  nodeName: string;
+  token: string;
+}
+
+export interface JoinRequest {
+  token: string;
+  nodeName: string;
+  labels?: Record<string, string>;
+}
+
+export interface JoinResponse {
+  nodeName: string;
+  namespace: string;
+  credential: string;
+  cluster?: { heartbeatInterval?: string; gracePeriod?: string };
+}
+
+export const CREDENTIAL_FILE = 'credential.json';
+export const JOIN_PATH = '/api/v1/join';
+
+export function credentialPath(dataDir: string): string {
+  return join(dataDir, CREDENTIAL_FILE);
+}
+
+export function readCredential(dataDir: string): NodeCredential | undefined {
+  const path = credentialPath(dataDir);
+  if (!existsSync(path)) return undefined;
+  let parsed: Partial<NodeCredential>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<NodeCredential>;
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON; remove it and join again with --join-token`, { cause: e });
+  }
+  for (const k of ['server', 'namespace', 'nodeName', 'token'] as const) {
+    if (typeof parsed[k] !== 'string' || !parsed[k]) throw new Error(`${path} lacks "${k}"; remove it and join again with --join-token`);
+  }
+  return parsed as NodeCredential;
+}
+
+/** Atomic (write then rename) and mode 0600: the file holds a bearer token. */
+export function writeCredential(dataDir: string, cred: NodeCredential): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = credentialPath(dataDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(cred, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+/** POST /api/v1/join: the join token is the credential, so no bearer token is sent. */
+export async function joinCluster(server: string, req: JoinRequest, fetchImpl?: typeof fetch): Promise<JoinResponse> {
+  const client = new ApiClient({ server, fetch: fetchImpl, userAgent: 'drover-agent' });
+  const body = await client.raw('POST', JOIN_PATH, req);
+  const r = body as Partial<JoinResponse>;
+  if (!r || typeof r !== 'object' || typeof r.credential !== 'string' || typeof r.namespace !== 'string') {
+    throw new Error(`the manager answered the join with an unexpected body: ${JSON.stringify(body).slice(0, 200)}`);
+  }
+  return { nodeName: r.nodeName ?? req.nodeName, namespace: r.namespace, credential: r.credential, cluster: r.cluster };
+}

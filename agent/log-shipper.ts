@@ -1,0 +1,82 @@
+// Ships new container output to the manager (POST …/containers/NAME/log, text/plain). Output that
+// could not be sent is kept (bounded) and sent with the next round.
+import type { Logger } from '../core/logging.ts';
+import type { ContainerRuntime } from './runtime.ts';
+import { keyOf } from './sync-plan.ts';
+
+export const MAX_PENDING_LOG_BYTES = 1024 * 1024;
+
+export interface LogShipperOptions {
+  server: () => string;
+  token: () => string;
+  runtime: ContainerRuntime;
+  logger: Logger;
+  fetch?: typeof fetch;
+  /** Only containers bound to this node are accepted by the manager. */
+  isBound(namespace: string, name: string): boolean;
+}
+
+export interface LogShipper {
+  /** One round: read new output of every local container and send it. */
+  shipOnce(): Promise<void>;
+}
+
+export function logPath(namespace: string, name: string): string {
+  return `/apis/drover.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/containers/${encodeURIComponent(name)}/log`;
+}
+
+export function createLogShipper(opts: LogShipperOptions): LogShipper {
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const pending = new Map<string, string>();
+  let warnedMissing = false;
+
+  async function send(namespace: string, name: string, text: string): Promise<boolean> {
+    let res: Response;
+    try {
+      res = await doFetch(opts.server() + logPath(namespace, name), {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8', authorization: `Bearer ${opts.token()}` },
+        body: text,
+      });
+    } catch (e) {
+      opts.logger.debug('could not ship logs', { container: name, err: (e as Error).message });
+      return false;
+    }
+    await res.text().catch(() => '');
+    if (res.status === 404) {
+      // The manager may predate the log endpoint, or the container is gone: drop rather than pile up.
+      if (!warnedMissing) opts.logger.debug('the manager has no log endpoint for this container; dropping output', { container: name });
+      warnedMissing = true;
+      return true;
+    }
+    if (!res.ok) {
+      opts.logger.debug('log shipping refused', { container: name, code: res.status });
+      return res.status < 500 && res.status !== 429; // client errors will not heal by retrying the same text
+    }
+    return true;
+  }
+
+  return {
+    async shipOnce() {
+      for (const info of opts.runtime.list()) {
+        const key = keyOf(info.namespace, info.name);
+        let fresh: string | undefined;
+        try {
+          fresh = await opts.runtime.readNewLogs(info.namespace, info.name);
+        } catch (e) {
+          opts.logger.debug('could not read container logs', { container: info.name, err: (e as Error).message });
+          continue;
+        }
+        let text = (pending.get(key) ?? '') + (fresh ?? '');
+        if (!text) continue;
+        if (text.length > MAX_PENDING_LOG_BYTES) text = text.slice(text.length - MAX_PENDING_LOG_BYTES);
+        if (!opts.isBound(info.namespace, info.name)) {
+          pending.delete(key);
+          continue;
+        }
+        if (await send(info.namespace, info.name, text)) pending.delete(key);
+        else pending.set(key, text);
+      }
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// `drover agent`: flags → AgentConfig (parsed once), a runtime, and the node agent until SIGTERM/SIGINT.
+import type { Command } from 'commander';
+import { AGENT_DEFAULTS, AgentConfigError, parseAgentConfig, startNodeAgent, type AgentConfig, type AgentFlags } from '../../agent/index.ts';
+import { createProcessRuntime } from '../../agent/process-runtime.ts';
+import type { ContainerRuntime } from '../../agent/runtime.ts';
+import { createLogger, type Logger } from '../../core/logging.ts';
+import type { CommandEnv } from '../command-env.ts';
+import { usageError } from '../cli-error.ts';
+import { waitForSignal } from '../manager.ts';
+
+function createRuntime(config: AgentConfig, logger: Logger): ContainerRuntime {
+  // One runtime today; --runtime is validated by parseAgentConfig, docker comes next.
+  return createProcessRuntime({ dataDir: config.dataDir, logger: logger.child({ component: 'process-runtime' }), nodeAddress: config.address });
+}
+
+export function registerAgent(program: Command, env: CommandEnv): void {
+  program
+    .command('agent')
+    .description('run a node agent: join a Cluster, run its containers and report back (outbound connections only)')
+    .option('--join-token <token>', 'join token from `drover token create --join` (not needed once the data dir holds a credential)')
+    .option('--name <node>', 'node name (default: the host name, lower-cased)')
+    .option('--labels <k=v,...>', 'node labels, e.g. zone=eu-1,disk=ssd')
+    .option('--runtime <runtime>', 'container runtime: process', 'process')
+    .option('--data-dir <dir>', 'where the credential, working directories and logs live', AGENT_DEFAULTS.dataDir)
+    .option('--listen <host:port>', 'local /health, /agents, /metrics endpoint (port 0 = any free port)', AGENT_DEFAULTS.listen)
+    .option('--address <ip>', 'address reported as the node\'s InternalIP', AGENT_DEFAULTS.address)
+    .option('--capacity-containers <n>', 'most containers this node takes', String(AGENT_DEFAULTS.capacityContainers))
+    .option('--capacity-agents <n>', 'most agents this node takes', String(AGENT_DEFAULTS.capacityAgents))
+    .option('--log-level <level>', 'error, warn, info or debug')
+    .addHelpText('after', '\nThe manager URL is the global --server flag, e.g. drover agent --server http://127.0.0.1:8000 --join-token drvj_…')
+    .action(async (o: AgentFlags, cmd: Command) => {
+      // --server is a global flag: commander hands it to the program, wherever it is written.
+      const flags: AgentFlags = { ...o, server: o.server ?? env.globals(cmd).server };
+      let config: AgentConfig;
+      try {
+        config = parseAgentConfig(flags, { cwd: env.io.cwd });
+      } catch (e) {
+        if (e instanceof AgentConfigError) throw usageError(e.message);
+        throw e;
+      }
+      const logger = createLogger({ level: config.logLevel });
+      const runtime = createRuntime(config, logger);
+      const agent = await startNodeAgent(config, { runtime, logger });
+      const sig = await waitForSignal();
+      logger.info('stopping the node agent', { signal: sig });
+      await agent.stop({ stopWorkloads: true });
+    });
+}
