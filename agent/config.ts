@@ -1,6 +1,7 @@
 // `drover agent` configuration, parsed once from flags into a typed object and passed down.
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { parseDuration } from '../core/duration.ts';
 
 export const RuntimeKinds = ['process'] as const;
 export type RuntimeKind = (typeof RuntimeKinds)[number];
@@ -13,6 +14,7 @@ export const AGENT_DEFAULTS = {
   capacityAgents: 200,
   heartbeatIntervalMs: 2000,
   gracePeriodMs: 10_000,
+  taskLease: '30s',
 } as const;
 
 export interface AgentConfig {
@@ -27,6 +29,8 @@ export interface AgentConfig {
   address: string;
   capacityContainers: number;
   capacityAgents: number;
+  /** How long a claim on a running Task lasts; renewed every third of it. */
+  taskLeaseMs: number;
   logLevel?: string;
 }
 
@@ -42,6 +46,7 @@ export interface AgentFlags {
   address?: string;
   capacityContainers?: string;
   capacityAgents?: string;
+  taskLease?: string;
   logLevel?: string;
 }
 
@@ -85,6 +90,17 @@ function positiveInt(text: string | undefined, flag: string, dflt: number): numb
   return n;
 }
 
+function leaseMs(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (e) {
+    throw new AgentConfigError(`--task-lease: ${(e as Error).message}`);
+  }
+  if (ms < 300) throw new AgentConfigError(`--task-lease must be at least 300ms (got "${text}")`);
+  return ms;
+}
+
 function defaultNodeName(host: string): string {
   // Hostnames may carry a domain or upper case; a Node name is one DNS-1123 label.
   return host.split('.')[0].toLowerCase();
@@ -119,6 +135,7 @@ export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostnam
     address: flags.address ?? AGENT_DEFAULTS.address,
     capacityContainers: positiveInt(flags.capacityContainers, '--capacity-containers', AGENT_DEFAULTS.capacityContainers),
     capacityAgents: positiveInt(flags.capacityAgents, '--capacity-agents', AGENT_DEFAULTS.capacityAgents),
+    taskLeaseMs: leaseMs(flags.taskLease ?? AGENT_DEFAULTS.taskLease),
     logLevel: flags.logLevel,
   };
 }

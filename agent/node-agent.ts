@@ -360,6 +360,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const execDeps: TaskExecutorDeps = {
     client: api, types: { tasks: types.tasks, containers: types.containers, agents: types.agents }, runtime, nodeName, logger: log,
     metrics, events, clock, withContainer, changed: (ns, name) => { void track(reportContainer(ns, name)); },
+    leaseMs: config.taskLeaseMs, renewMs: Math.max(100, Math.floor(config.taskLeaseMs / 3)),
   };
 
   let syncing: Promise<void> | undefined;

@@ -11,7 +11,7 @@ import { realClock, type Clock } from '../core/clock.ts';
 import { Conflict, Invalid, NotFound } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { HealthMonitor, parseHealthCheck, type HealthCheck } from './process/health-check.ts';
-import { RotatingLog, tailFiles, type RotatingLogOptions } from './process/log-files.ts';
+import { DEFAULT_TAIL_BYTES, RotatingLog, tailFiles, type RotatingLogOptions } from './process/log-files.ts';
 import { reapStaleGroup, type PidRecord } from './process/process-group.ts';
 import {
   formatCpuUsage, formatMemoryUsage, groupUsage, listProcesses, readCpuTimes, readMemoryUsed,
@@ -205,7 +205,7 @@ class ProcessRuntime implements ContainerRuntime {
     if (entry) return entry.log.tail(opts.tailBytes);
     const file = join(this.dirOf(namespace, name), 'container.log');
     if (!existsSync(file)) throw new NotFound(`container ${namespace}/${name} has no logs on this node`);
-    return tailFiles([`${file}.1`, file], opts.tailBytes ?? 2 ** 20);
+    return tailFiles([`${file}.1`, file], opts.tailBytes ?? DEFAULT_TAIL_BYTES);
   }
 
   async readNewLogs(namespace: string, name: string): Promise<string | undefined> {

@@ -23,7 +23,7 @@ if (import.meta.main) {
     stdout: process.stdout, stderr: process.stderr, env: process.env, readStdin: readProcessStdin, signal: interrupt.signal,
   }, (name) => {
     // manager and up handle their own signals (graceful shutdown); every other command stops on Ctrl-C with exit 0.
-    if (name !== 'manager' && name !== 'up') process.on('SIGINT', onSigint);
+    if (name !== 'manager' && name !== 'up' && name !== 'agent') process.on('SIGINT', onSigint);
   });
   process.exit(code);
 }

@@ -8,6 +8,8 @@ import { registerDescribe } from './commands/describe.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerGet } from './commands/get.ts';
 import { registerLogs } from './commands/logs.ts';
+import { registerNodeOps } from './commands/node-ops.ts';
+import { registerRestart } from './commands/restart.ts';
 import { registerServerCommands } from './commands/server.ts';
 import { registerTasks } from './commands/tasks.ts';
 import { registerToken } from './commands/token.ts';
@@ -47,6 +49,8 @@ export function buildProgram(env: CommandEnv, onCommand?: (name: string) => void
   registerTasks(program, env);
   registerToken(program, env);
   registerLogs(program, env);
+  registerNodeOps(program, env);
+  registerRestart(program, env);
   registerAgent(program, env);
   // Subcommands inherit the exit override and output routing.
   for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

@@ -14,6 +14,11 @@ import type { EventSpec, ObjectPatch, ObjectRef, ReconcileResult } from './types
 export const CONTAINER_FINALIZER = 'drover.dev/container-cleanup';
 /** Set by `drover restart container X`; each distinct value asks for one restart. */
 export const RESTARTED_AT_ANNOTATION = 'drover.dev/restartedAt';
+/**
+ * `node-a (NotReady)`: where a container was moved off, kept until it lands on a new node so the
+ * Rescheduled event can say so even when no node was free at first. `drover drain` sets it too.
+ */
+export const MOVED_FROM_ANNOTATION = 'drover.dev/moved-from';
 /** On deploy/start/update tasks: a hash of the runtime part of the spec they realise. */
 export const SPEC_HASH_ANNOTATION = 'drover.dev/spec-hash';
 
@@ -101,13 +106,17 @@ export function reconcileContainer(
     // Unbound (moved, drained): a runtime report still here describes a copy that is gone.
     if (!isOwnPhase(r.status)) unbind(r.status);
     const placed = placeContainer(container, { nodes: snap.nodes, containers: snap.containers }, opts.placement);
+    const remembered = container.metadata.annotations?.[MOVED_FROM_ANNOTATION];
+    const from = movedFrom ?? remembered;
     if ('node' in placed) {
       r.status.nodeName = placed.node;
       setOwnPhase(r.status, 'Scheduled');
-      r.event(movedFrom
-        ? { type: 'Normal', reason: ContainerEventReasons.Rescheduled, message: `moved from node ${movedFrom} to ${placed.node}` }
+      r.event(from
+        ? { type: 'Normal', reason: ContainerEventReasons.Rescheduled, message: `moved from node ${from} to ${placed.node}` }
         : { type: 'Normal', reason: ContainerEventReasons.Scheduled, message: `assigned to node ${placed.node}` });
+      if (remembered) r.patchSelf({ metadata: { annotations: { [MOVED_FROM_ANNOTATION]: null } } });
     } else {
+      if (movedFrom && movedFrom !== remembered) r.patchSelf({ metadata: { annotations: { [MOVED_FROM_ANNOTATION]: movedFrom } } });
       const changed = r.status.message !== placed.message;
       setOwnPhase(r.status, 'Pending', ContainerReasons.Unschedulable, placed.message);
       if (changed) r.event({ type: 'Warning', reason: ContainerEventReasons.FailedScheduling, message: placed.message });

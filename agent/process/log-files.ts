@@ -6,8 +6,10 @@ import { dirname } from 'node:path';
 
 export const DEFAULT_LOG_MAX_BYTES = 5 * 2 ** 20;
 export const DEFAULT_LOG_MAX_FILES = 3;
-/** Output waiting to be shipped is capped here (the manager keeps 1 MiB per container anyway). */
-export const MAX_PENDING_BYTES = 2 ** 20;
+/** Output waiting to be shipped (every second) is capped here; older output is only in the files. */
+export const MAX_PENDING_BYTES = 256 * 1024;
+/** What logs() returns when no size is asked for (the manager keeps 1 MiB per container too). */
+export const DEFAULT_TAIL_BYTES = 2 ** 20;
 
 export interface RotatingLogOptions {
   maxBytes?: number;
@@ -59,7 +61,7 @@ export class RotatingLog {
   }
 
   /** The last `bytes` of output, reaching into the rotated file when the live one is shorter. */
-  async tail(bytes = MAX_PENDING_BYTES): Promise<string> {
+  async tail(bytes = DEFAULT_TAIL_BYTES): Promise<string> {
     return tailFiles([`${this.path}.1`, this.path], bytes);
   }
 

@@ -26,6 +26,7 @@ export function registerAgent(program: Command, env: CommandEnv): void {
     .option('--address <ip>', 'address reported as the node\'s InternalIP', AGENT_DEFAULTS.address)
     .option('--capacity-containers <n>', 'most containers this node takes', String(AGENT_DEFAULTS.capacityContainers))
     .option('--capacity-agents <n>', 'most agents this node takes', String(AGENT_DEFAULTS.capacityAgents))
+    .option('--task-lease <duration>', 'how long a claim on a running task lasts (renewed every third of it)', AGENT_DEFAULTS.taskLease)
     .option('--log-level <level>', 'error, warn, info or debug')
     .addHelpText('after', '\nThe manager URL is the global --server flag, e.g. drover agent --server http://127.0.0.1:8000 --join-token drvj_…')
     .action(async (o: AgentFlags, cmd: Command) => {

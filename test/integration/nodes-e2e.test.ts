@@ -143,33 +143,47 @@ spec:
 });
 
 describe('task coordination', () => {
-  it('two restarts of one container requested at once: one runs, the other waits in Queued (Conflict), then runs', async () => {
+  const restartTask = (web: any) => ({
+    apiVersion: 'drover.dev/v1alpha1', kind: 'Task',
+    metadata: { generateName: 'web-restart-', namespace: NS, labels: { 'drover.dev/container': 'web' } },
+    spec: { type: 'restart', target: { kind: 'Container', name: 'web', uid: web.metadata.uid }, nodeName: web.status.nodeName },
+  });
+  const holding = (t: any) => ['Assigned', 'Running'].includes(t.status?.state);
+
+  it('two identical restarts requested at once: one runs, the other is refused as a duplicate', async () => {
     const web = await container('web');
-    const task = () => ({
-      apiVersion: 'drover.dev/v1alpha1', kind: 'Task',
-      metadata: { generateName: 'web-restart-', namespace: NS, labels: { 'drover.dev/container': 'web' } },
-      spec: { type: 'restart', target: { kind: 'Container', name: 'web', uid: web.metadata.uid }, nodeName: web.status.nodeName },
-    });
-    const [t1, t2] = await Promise.all([api(m, 'POST', `${BASE}/tasks`, task()), api(m, 'POST', `${BASE}/tasks`, task())]);
+    const [t1, t2] = await Promise.all([api(m, 'POST', `${BASE}/tasks`, restartTask(web)), api(m, 'POST', `${BASE}/tasks`, restartTask(web))]);
     expect([t1.status, t2.status]).toEqual([201, 201]);
     const names = [t1.body.metadata.name, t2.body.metadata.name];
-    // web ignores SIGTERM for its 2 s grace period, so the first restart holds the container for a while
-    const seen = await eventually('one restart running while the other waits on the conflict', async () => {
-      const [a, b] = await Promise.all(names.map((n) => getObj('tasks', n)));
-      const holding = [a, b].filter((t) => ['Assigned', 'Running'].includes(t.status?.state));
-      const waiting = [a, b].filter((t) => t.status?.state === 'Queued' && t.status?.waitReason === 'Conflict');
-      return holding.length === 1 && waiting.length === 1 ? { waiting: waiting[0] } : undefined;
+    const outcome = await eventually('one restart runs and the other is refused', async () => {
+      const ts = await Promise.all(names.map((n) => getObj('tasks', n)));
+      const refused = ts.filter((t) => t.status?.state === 'Cancelled' && t.status?.reason === 'Duplicate');
+      const ran = ts.filter((t) => holding(t) || t.status?.state === 'Completed');
+      return refused.length === 1 && ran.length === 1 ? { ran: ran[0], refused: refused[0] } : undefined;
     }, 20_000, 50);
-    expect(seen.waiting.status.message).toMatch(/restart of web in progress/);
+    expect(outcome.refused.status.message).toBeTruthy();
+    await eventually('the restart Completed', async () => (await getObj('tasks', outcome.ran.metadata.name)).status?.state === 'Completed', 30_000);
+    await eventually('web Running again', async () => (await container('web')).status?.phase === 'Running', 20_000);
+  }, 60_000);
+
+  it('a restart requested while another runs waits in Queued (Conflict) and runs after it', async () => {
+    const web = await container('web');
+    const first = (await api(m, 'POST', `${BASE}/tasks`, restartTask(web))).body.metadata.name;
+    // web ignores SIGTERM for its 2 s grace period, so the first restart holds the container for a while
+    await eventually('first restart Running', async () => (await getObj('tasks', first)).status?.state === 'Running', 15_000, 50);
+    const second = (await api(m, 'POST', `${BASE}/tasks`, restartTask(web))).body.metadata.name;
+    const waiting = await eventually('second restart waiting on the conflict', async () => {
+      const t = await getObj('tasks', second);
+      return t.status?.state === 'Queued' && t.status?.waitReason === 'Conflict' ? t : undefined;
+    }, 10_000, 50);
+    expect(waiting.status.message).toMatch(/restart of web in progress/);
     const listed = await run(['get', 'tasks', '-n', NS]);
-    expect(listed.stdout).toMatch(new RegExp(`^${seen.waiting.metadata.name}\\s+restart\\b.*\\bQueued\\b`, 'm'));
-    for (const n of names) {
+    expect(listed.stdout).toMatch(new RegExp(`^${second}\\s+restart\\b.*\\bQueued\\b`, 'm'));
+    for (const n of [first, second]) {
       await eventually(`task ${n} Completed`, async () => (await getObj('tasks', n)).status?.state === 'Completed', 30_000);
     }
-    const [a, b] = await Promise.all(names.map((n) => getObj('tasks', n)));
-    // serialised: the second started only after the first completed
-    const [first, second] = [a, b].sort((x, y) => Date.parse(x.status.startedAt) - Date.parse(y.status.startedAt));
-    expect(Date.parse(second.status.startedAt)).toBeGreaterThanOrEqual(Date.parse(first.status.completedAt));
+    const [a, b] = await Promise.all([first, second].map((n) => getObj('tasks', n)));
+    expect(Date.parse(b.status.startedAt)).toBeGreaterThanOrEqual(Date.parse(a.status.completedAt));
     await eventually('web Running again', async () => (await container('web')).status?.phase === 'Running', 20_000);
   }, 60_000);
 });

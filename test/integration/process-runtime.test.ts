@@ -135,27 +135,32 @@ describe('process runtime: restart policy', () => {
   it('backs off exponentially between restarts and says CrashLoopBackOff', async () => {
     const { rt, events } = makeRuntime();
     await rt.deploy(req('crasher', { command: ['/bin/sh', '-c', 'exit 1'] }));
-    await waitFor(rt, 'crasher', 'three restarts', (i) => i.restarts >= 3 && i.state === 'running' || i.restarts >= 4);
-    const mine = events.filter((e) => e.type === 'container' && e.info.name === 'crasher').map((e) => ({ ...(e.info as ContainerInfo), at: e.at }));
-    const waits = mine.filter((i) => i.state === 'restarting').map((i) => i.message);
+    const mine = () => events.filter((e) => e.type === 'container' && e.info.name === 'crasher').map((e) => ({ ...(e.info as ContainerInfo), at: e.at }));
+    await eventually('three restarts', async () => mine().filter((i) => i.state === 'running').length >= 4, 10_000, 50);
+    const seen = mine();
+    const waits = seen.filter((i) => i.state === 'restarting').map((i) => i.message);
     expect(waits.slice(0, 3)).toEqual([
       'CrashLoopBackOff: back-off 200ms restarting failed container',
       'CrashLoopBackOff: back-off 400ms restarting failed container',
       'CrashLoopBackOff: back-off 800ms restarting failed container',
     ]);
-    const starts = mine.filter((i) => i.state === 'running').map((i) => i.at);
+    // Each wait lasts at least its back-off (lower bounds only: a loaded machine only adds time).
+    const starts = seen.filter((i) => i.state === 'running').map((i) => i.at);
     const gaps = starts.slice(1, 4).map((t, k) => t - starts[k]);
     expect(gaps[0]).toBeGreaterThanOrEqual(190);
-    expect(gaps[1]).toBeGreaterThan(gaps[0] * 1.4);
-    expect(gaps[2]).toBeGreaterThan(gaps[1] * 1.4);
+    expect(gaps[1]).toBeGreaterThanOrEqual(390);
+    expect(gaps[2]).toBeGreaterThanOrEqual(790);
   });
 
-  it('restarts a container whose process is killed with kill -9', async () => {
+  it('restarts a container whose process is killed with kill -9, and its leftover children die with it', async () => {
     const { rt } = makeRuntime();
-    const before = await rt.deploy(req('victim', { command: ['/bin/sh', '-c', 'exec sleep 60'] }));
+    const before = await rt.deploy(req('victim', { command: ['/bin/sh', '-c', 'sleep 61 & exec sleep 60'] }));
+    const members = await eventually('leader and child', async () => (groupOf(before.pid!).length === 2 ? groupOf(before.pid!) : undefined), 5000);
     process.kill(before.pid!, 'SIGKILL');
     const after = await waitFor(rt, 'victim', 'running again', (i) => i.restarts === 1 && i.state === 'running');
     expect(after.pid).not.toBe(before.pid);
+    // Nothing of the old instance runs beside the new one.
+    for (const pid of members) expect(processAlive(pid)).toBe(false);
     expect(after.lastExit).toMatchObject({ signal: 'SIGKILL', exitCode: null, reason: 'Killed' });
   });
 });
@@ -225,12 +230,12 @@ describe('process runtime: logs and usage', () => {
   it('reads cpu and memory of a busy process from /proc, and the node totals', async () => {
     const { rt } = makeRuntime();
     await rt.deploy(req('busy', { command: [NODE, '-e', 'const a = new Array(1e6).fill(1); for (;;) a[0]++'] }));
-    rt.get(NS, 'busy');
+    rt.get(NS, 'busy'); // first sample; the next one measures the 1.2 s in between
     await sleep(1200);
     const usage = rt.get(NS, 'busy')!.usage!;
     await rt.stop(NS, 'busy', 1);
     expect(usage.cpu).toMatch(/^\d+m$/);
-    expect(cpuMillis(usage.cpu)).toBeGreaterThan(100);
+    expect(cpuMillis(usage.cpu)).toBeGreaterThan(50); // a busy loop, even on a shared machine
     expect(memoryBytes(usage.memory)).toBeGreaterThan(5 * 2 ** 20);
     const node = await rt.nodeResources();
     expect(node.capacity.cpu).toBe(String(os.cpus().length));

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import {
-  reconcileContainer, specHash, CONTAINER_FINALIZER, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
+  reconcileContainer, specHash, CONTAINER_FINALIZER, MOVED_FROM_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
   type ContainerSnapshot,
 } from '../../reconcilers/container-reconciler.ts';
 import type { Condition, KubeObject } from '../../core/types.ts';
@@ -276,6 +276,18 @@ describe('reconcileContainer: lost nodes and fencing', () => {
     // …and then: one deploy on node-b (the Completed deploy on node-a does not count)
     const next = reconcileContainer({ ...c, status: res.status }, snap({ nodes: [lostFor(22_000), node('node-b')], tasks: [deployedWith(c)] }), NOW, policy);
     expect(taskTypes(next)).toEqual(['deploy@node-b']);
+  });
+
+  it('no other node free when the fencing time passes → Pending, and the move is remembered for the Rescheduled event', () => {
+    const c = ctr('web', { status: running('node-a') });
+    const res = reconcileContainer(c, snap({ nodes: [lostFor(30_000)], tasks: [deployedWith(c)] }), NOW, policy);
+    expect(res.status).toEqual({ phase: 'Pending', reason: 'Unschedulable', message: '0/1 nodes: 1 not ready' });
+    expect(res.patch).toEqual([{ ref: expect.objectContaining({ kind: 'Container' }), patch: { metadata: { annotations: { [MOVED_FROM_ANNOTATION]: 'node-a (NotReady)' } } } }]);
+    const later = { ...c, metadata: { ...c.metadata, annotations: { [MOVED_FROM_ANNOTATION]: 'node-a (NotReady)' } }, status: res.status };
+    const landed = reconcileContainer(later, snap({ nodes: [lostFor(40_000), node('node-b')] }), NOW, policy);
+    expect(landed.status?.nodeName).toBe('node-b');
+    expect(landed.events).toEqual([{ type: 'Normal', reason: 'Rescheduled', message: 'moved from node node-a (NotReady) to node-b' }]);
+    expect(landed.patch).toEqual([{ ref: expect.objectContaining({ kind: 'Container' }), patch: { metadata: { annotations: { [MOVED_FROM_ANNOTATION]: null } } } }]);
   });
 
   it('a graceful agent stop (AgentStopped) lets the container move at once', () => {

@@ -12,7 +12,7 @@ describe('parseAgentConfig', () => {
     const c = parseAgentConfig({ server: 'http://127.0.0.1:8000/' }, { cwd: '/srv', hostname: 'Worker-1.example.com' });
     expect(c).toMatchObject({
       server: 'http://127.0.0.1:8000', nodeName: 'worker-1', runtime: 'process', dataDir: '/srv/.drover-agent',
-      listen: { host: '127.0.0.1', port: 8001 }, address: '127.0.0.1', capacityContainers: 50, capacityAgents: 200, labels: {},
+      listen: { host: '127.0.0.1', port: 8001 }, address: '127.0.0.1', capacityContainers: 50, capacityAgents: 200, labels: {}, taskLeaseMs: 30_000,
     });
   });
 
@@ -25,6 +25,8 @@ describe('parseAgentConfig', () => {
     [{ server: 'http://m', listen: 'localhost' }, /--listen must be HOST:PORT/],
     [{ server: 'http://m', capacityContainers: '0' }, /--capacity-containers must be a positive integer/],
     [{ server: 'http://m', labels: 'zone' }, /not key=value/],
+    [{ server: 'http://m', taskLease: '10' }, /--task-lease: invalid duration/],
+    [{ server: 'http://m', taskLease: '100ms' }, /at least 300ms/],
   ])('rejects %j', (flags, msg) => {
     expect(() => parseAgentConfig(flags, { hostname: 'h' })).toThrow(AgentConfigError);
     expect(() => parseAgentConfig(flags, { hostname: 'h' })).toThrow(msg);

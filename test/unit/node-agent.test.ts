@@ -371,7 +371,7 @@ describe('local server', () => {
     });
     try {
       expect(await (await fetch(`${srv.url}/health`)).json()).toEqual({ node: 'n1', namespace: NS, managerReachable: true, lastHeartbeat: '2026-11-23T15:00:00.000Z', containers: 2, fenced: false });
-      expect((await (await fetch(`${srv.url}/agents`)).json())[0]).toMatchObject({ name: 'trader-1', state: 'running' });
+      expect(((await (await fetch(`${srv.url}/agents`)).json()) as unknown[])[0]).toMatchObject({ name: 'trader-1', state: 'running' });
       expect(await (await fetch(`${srv.url}/metrics`)).text()).toMatch(/drover_agent_heartbeats_total 1/);
       const missing = await fetch(`${srv.url}/nope`);
       expect(missing.status).toBe(404);
