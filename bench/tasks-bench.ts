@@ -30,10 +30,10 @@ let completed = 0;
 let stopAgents = false;
 async function simulatedAgent(i: number) {
   const nodeName = `sim-${String(i).padStart(2, '0')}`;
-  const joined: { credential: string } = await (await fetch(`${b.url}/api/v1/join`, {
+  const joined = (await (await fetch(`${b.url}/api/v1/join`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: joinToken, nodeName }),
-  })).json();
-  const cred = joined.credential as string;
+  })).json()) as { credential: string };
+  const cred = joined.credential;
   await b.call('POST', `${base}/nodes`, { apiVersion: 'drover.dev/v1alpha1', kind: 'Node', metadata: { name: nodeName, namespace: NS }, spec: {} }, cred);
   const heartbeat = () => b.call('PATCH', `${base}/nodes/${nodeName}/status`, {
     status: {

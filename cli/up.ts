@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { defaultConfigPath, emptyCliConfig, mergeContext, readCliConfig, writeCliConfig } from '../core/cli-config.ts';
 import { existsSync } from 'node:fs';
 import { startManager, waitForSignal } from './manager.ts';
+import { parseAgentConfig, startNodeAgent, type NodeAgent } from '../agent/index.ts';
+import { createProcessRuntime } from '../agent/process-runtime.ts';
+import { hostname } from 'node:os';
 import { CLIError } from './cli-error.ts';
 
 export interface UpOptions {
@@ -11,6 +14,10 @@ export interface UpOptions {
   dataDir: string;
   quickstart: boolean;
   logLevel?: string;
+  /** Local /health, /agents, /metrics of the built-in node (port 0 = any free port). */
+  nodeListen?: string;
+  /** Start no local node (manager only). */
+  node?: boolean;
 }
 
 export const QUICKSTART_DIR = resolve(import.meta.dirname, '../manifests/quickstart');
@@ -47,6 +54,8 @@ export async function runUp(opts: UpOptions): Promise<void> {
       throw new CLIError('the quickstart did not apply', { hint: `see the errors above; fix ${QUICKSTART_DIR} and run drover up again` });
     }
   }
+  let agent: NodeAgent | undefined;
+  if (opts.node !== false) agent = await startLocalNode(m.url, m.adminToken, opts, opts.quickstart ? 'demo' : 'default', out);
   out('');
   out('Try, in another terminal:');
   out('  ./bin/drover get all -n demo');
@@ -55,5 +64,29 @@ export async function runUp(opts: UpOptions): Promise<void> {
   out(`Admin credentials: ${join(opts.dataDir, 'admin.config')} (mode 0600). Press Ctrl-C to stop.`);
   await waitForSignal();
   out('stopping…');
+  await agent?.stop({ stopWorkloads: true });
   await m.stop();
+}
+
+/** The built-in process-runtime node: joins with a fresh join token the first time, then keeps its identity. */
+async function startLocalNode(server: string, adminToken: string, opts: UpOptions, cluster: string, out: (s: string) => void): Promise<NodeAgent> {
+  const dataDir = join(opts.dataDir, 'node');
+  let joinToken: string | undefined;
+  if (!existsSync(join(dataDir, 'credential.json'))) {
+    const r = await fetch(`${server}/api/v1/clusters/${cluster}/join-tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ description: 'drover up: the local node', ttl: '1h' }),
+    });
+    if (!r.ok) throw new CLIError(`could not create a join token for the local node: HTTP ${r.status} ${await r.text()}`);
+    joinToken = ((await r.json()) as { token: string }).token;
+  }
+  const name = hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63) || 'local';
+  const config = parseAgentConfig({ server, joinToken, name, dataDir, listen: opts.nodeListen ?? '127.0.0.1:8001', logLevel: opts.logLevel ?? 'warn' });
+  const { createLogger } = await import('../core/logging.ts');
+  const logger = createLogger({ level: config.logLevel });
+  const runtime = createProcessRuntime({ dataDir: config.dataDir, logger, nodeAddress: config.address });
+  const agent = await startNodeAgent(config, { runtime, logger });
+  out(`node ${agent.nodeName} joined cluster ${cluster} (process runtime; local endpoint ${agent.localUrl ?? 'none'})`);
+  return agent;
 }

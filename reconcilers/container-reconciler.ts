@@ -19,6 +19,8 @@ export const RESTARTED_AT_ANNOTATION = 'drover.dev/restartedAt';
  * Rescheduled event can say so even when no node was free at first. `drover drain` sets it too.
  */
 export const MOVED_FROM_ANNOTATION = 'drover.dev/moved-from';
+/** The last restartedAt value a Task was created for, so pruning finished Tasks never repeats a restart. */
+export const RESTART_HANDLED_ANNOTATION = 'drover.dev/restart-handled';
 /** On deploy/start/update tasks: a hash of the runtime part of the spec they realise. */
 export const SPEC_HASH_ANNOTATION = 'drover.dev/spec-hash';
 
@@ -103,17 +105,18 @@ export function reconcileContainer(
     }
   }
   if (!node) {
-    // Unbound (moved, drained): a runtime report still here describes a copy that is gone.
-    if (!isOwnPhase(r.status)) unbind(r.status);
+    // Unbound after a move or drain: a runtime report still here describes a copy that is gone.
+    // (A pinned container never moves, so its report is about the one copy there is.)
+    if (!isOwnPhase(r.status) && !spec.nodeName) unbind(r.status);
     const placed = placeContainer(container, { nodes: snap.nodes, containers: snap.containers }, opts.placement);
     const remembered = container.metadata.annotations?.[MOVED_FROM_ANNOTATION];
     const from = movedFrom ?? remembered;
     if ('node' in placed) {
       r.status.nodeName = placed.node;
       setOwnPhase(r.status, 'Scheduled');
-      r.event(from
-        ? { type: 'Normal', reason: ContainerEventReasons.Rescheduled, message: `moved from node ${from} to ${placed.node}` }
-        : { type: 'Normal', reason: ContainerEventReasons.Scheduled, message: `assigned to node ${placed.node}` });
+      // A pin bypasses the scheduler (like a pod with nodeName), so there is no placement to announce.
+      if (from) r.event({ type: 'Normal', reason: ContainerEventReasons.Rescheduled, message: `moved from node ${from} to ${placed.node}` });
+      else if (!spec.nodeName) r.event({ type: 'Normal', reason: ContainerEventReasons.Scheduled, message: `assigned to node ${placed.node}` });
       if (remembered) r.patchSelf({ metadata: { annotations: { [MOVED_FROM_ANNOTATION]: null } } });
     } else {
       if (movedFrom && movedFrom !== remembered) r.patchSelf({ metadata: { annotations: { [MOVED_FROM_ANNOTATION]: movedFrom } } });
@@ -175,10 +178,14 @@ export function reconcileContainer(
     failPhase(r, ContainerReasons.UpdateFailed, ContainerEventReasons.UpdateFailed, 'update', lastSpec);
   }
 
-  // Restart: one per distinct annotation value, remembered on the task that carried it.
-  if (restartedAt && !restartCovered && !tasks.some((t) => t.metadata.annotations?.[RESTARTED_AT_ANNOTATION] === restartedAt)) {
+  // Restart: one per distinct annotation value, remembered on the task that carried it and, once
+  // that task exists, on the container (written only after the task, so a failed create is retried).
+  const handled = container.metadata.annotations?.[RESTART_HANDLED_ANNOTATION];
+  const carried = restartedAt !== undefined && tasks.some((t) => t.metadata.annotations?.[RESTARTED_AT_ANNOTATION] === restartedAt);
+  if (restartedAt && !restartCovered && !carried && handled !== restartedAt) {
     r.task(container, 'restart', node, generation, { [RESTARTED_AT_ANNOTATION]: restartedAt });
   }
+  if (carried && handled !== restartedAt) r.patchSelf({ metadata: { annotations: { [RESTART_HANDLED_ANNOTATION]: restartedAt } } });
   return r.result();
 }
 

@@ -1,7 +1,7 @@
 // Turning a Container/Agent spec into an argv + environment for spawn(): PATH lookup as execvp
 // does it, a minimal inherited environment, and the Linux parent-death wrapper.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const SETPRIV = '/usr/bin/setpriv';
 
@@ -16,6 +16,10 @@ export type EnvVar = { name: string; value?: string };
 export function buildEnv(base: NodeJS.ProcessEnv, ...layers: Array<EnvVar[] | Record<string, string> | undefined>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of INHERITED_ENV) if (base[k] !== undefined) env[k] = base[k]!;
+  // The Node.js running the agent is always on the workload's PATH (last), so `node …` commands work
+  // even where the machine's own node is missing.
+  const nodeDir = dirname(process.execPath);
+  if (!(env.PATH ?? '').split(delimiter).includes(nodeDir)) env.PATH = env.PATH ? `${env.PATH}${delimiter}${nodeDir}` : nodeDir;
   for (const layer of layers) {
     if (!layer) continue;
     if (Array.isArray(layer)) for (const v of layer) env[v.name] = v.value ?? '';

@@ -190,7 +190,7 @@ export class Supervisor {
     if (this.killTimer) this.o.clock.clearTimeout(this.killTimer);
     this.killTimer = undefined;
     // The leader is gone: whatever it left in its group dies with it, as in a container's pid namespace.
-    // MUTATION killGroup(pid, "SIGKILL");
+    killGroup(pid, 'SIGKILL');
     if (this.o.stateFile) rmSync(this.o.stateFile, { force: true });
     const killedFor = this.killReason;
     this.killReason = undefined;

@@ -29,8 +29,10 @@ export function registerServerCommands(program: Command, env: CommandEnv): void 
     .option('--listen <host:port>', 'address to serve the API on', DEFAULT_LISTEN)
     .option('--data-dir <dir>', 'where the store and admin.config live', `./${DEFAULT_DATA_DIR}`)
     .option('--no-quickstart', 'do not apply the quickstart manifests')
+    .option('--no-node', 'start no local node (manager only)')
+    .option('--node-listen <host:port>', 'local /health, /agents, /metrics of the built-in node', '127.0.0.1:8001')
     .option('--log-level <level>', 'error, warn, info or debug')
-    .action(async (o: { listen: string; dataDir: string; quickstart: boolean; logLevel?: string }) => {
-      await runUp({ listen: o.listen, dataDir: abs(o.dataDir), quickstart: o.quickstart, logLevel: o.logLevel });
+    .action(async (o: { listen: string; dataDir: string; quickstart: boolean; node: boolean; nodeListen: string; logLevel?: string }) => {
+      await runUp({ listen: o.listen, dataDir: abs(o.dataDir), quickstart: o.quickstart, node: o.node, nodeListen: o.nodeListen, logLevel: o.logLevel });
     });
 }

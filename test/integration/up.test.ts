@@ -2,16 +2,16 @@
 import { describe, it, expect, afterAll } from '@jest/globals';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { drover, droverStream, freePort, tempDir, cleanup } from '../helpers/processes.ts';
+import { drover, droverStream, freePort, tempDir, cleanup, eventually } from '../helpers/processes.ts';
 
 afterAll(cleanup);
 
 describe('drover up', () => {
-  it('starts a manager, applies the quickstart, makes its context current, and stops cleanly on Ctrl-C', async () => {
+  it('starts a manager and a local node, runs the quickstart, makes its context current, and stops cleanly on Ctrl-C', async () => {
     const home = tempDir('drover-home-');
     const port = await freePort();
     const userConfig = join(home, '.drover', 'config');
-    const up = droverStream(['up', '--listen', `127.0.0.1:${port}`, '--data-dir', join(home, 'data')], {
+    const up = droverStream(['up', '--listen', `127.0.0.1:${port}`, '--node-listen', '127.0.0.1:0', '--data-dir', join(home, 'data')], {
       config: userConfig,
       env: { HOME: home },
     });
@@ -24,10 +24,19 @@ describe('drover up', () => {
       const get = await drover(['get', 'agentdeployments'], { config: userConfig }); // namespace demo from the context
       expect(get.code).toBe(0);
       expect(get.stdout).toMatch(/^trading\s+4\s/m);
+      // The built-in node runs the quickstart stack: web comes up after db is healthy and serves on 127.0.0.1:18080.
+      expect(out).toMatch(/^node \S+ joined cluster demo/m);
+      await eventually('web Running', async () => {
+        const r = await drover(['get', 'container', 'web', '-o', 'json'], { config: userConfig });
+        return r.code === 0 && JSON.parse(r.stdout).status?.phase === 'Running';
+      }, 60_000, 500);
+      expect(await (await fetch('http://127.0.0.1:18080/')).text()).toBe('hello from drover\n');
     } finally {
       expect(await up.stop()).toBe(0);
     }
     expect(up.stdout()).toMatch(/stopping/);
     expect(existsSync(join(home, 'data', 'manager.pid'))).toBe(false);
+    // stopping drover up stops its workloads too
+    await expect(fetch('http://127.0.0.1:18080/')).rejects.toThrow();
   });
 });

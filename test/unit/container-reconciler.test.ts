@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import {
-  reconcileContainer, specHash, CONTAINER_FINALIZER, MOVED_FROM_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
+  reconcileContainer, specHash, CONTAINER_FINALIZER, MOVED_FROM_ANNOTATION, RESTART_HANDLED_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
   type ContainerSnapshot,
 } from '../../reconcilers/container-reconciler.ts';
 import type { Condition, KubeObject } from '../../core/types.ts';
@@ -75,6 +75,13 @@ describe('reconcileContainer: placement', () => {
     // Same answer again: no second event, no write
     const again = reconcileContainer({ ...c, status: res.status }, snap({ nodes: [node('node-a', { ready: 'Unknown' }), node('node-b')] }), NOW, policy);
     expect(again).toEqual({});
+  });
+
+  it('a pinned container is bound to its node silently, keeping what its agent reported', () => {
+    const c = ctr('web', { spec: { nodeName: 'node-b' }, status: { phase: 'Running', containerID: 'process://1' } });
+    const res = reconcileContainer(c, snap(), NOW, policy);
+    expect(res.status).toEqual({ nodeName: 'node-b', phase: 'Running', containerID: 'process://1' });
+    expect(res.events).toBeUndefined();
   });
 
   it('a drained container (binding cleared, old runtime report left) is placed again from scratch', () => {
@@ -193,6 +200,15 @@ describe('reconcileContainer: tasks', () => {
   ])('$name', ({ c, tasks, want }) => {
     const res = reconcileContainer(c, snap({ tasks: tasks(c) }), NOW, policy);
     expect(taskTypes(res)).toEqual(want);
+  });
+
+  it('a handled restart is remembered on the container, so pruning its task never repeats it', () => {
+    const annotations = { [RESTARTED_AT_ANNOTATION]: 'r1' };
+    const c = ctr('web', { annotations, status: running('node-a') });
+    const withTask = reconcileContainer(c, snap({ tasks: [deployedWith(c), task('restart', 'node-a', 'Completed', 1, { annotations })] }), NOW, policy);
+    expect(withTask).toEqual({ patch: [{ ref: expect.objectContaining({ kind: 'Container' }), patch: { metadata: { annotations: { [RESTART_HANDLED_ANNOTATION]: 'r1' } } } }] });
+    const remembered = ctr('web', { annotations: { ...annotations, [RESTART_HANDLED_ANNOTATION]: 'r1' }, status: running('node-a') });
+    expect(reconcileContainer(remembered, snap({ tasks: [deployedWith(remembered)] }), NOW, policy)).toEqual({});
   });
 
   it('a deploy that failed for good sets phase Failed with its message (once)', () => {
