@@ -1,7 +1,9 @@
 // `drover apply -f`: validate everything locally, then create or three-way-patch each object in kind order.
 import type { Command } from 'commander';
 import { isApiError } from '../../core/errors.ts';
-import { createThreeWayMergePatch } from '../../core/patch.ts';
+import { applyMergePatch, createThreeWayMergePatch, deepEqual } from '../../core/patch.ts';
+import { createValidator, type Validator } from '../../core/validation.ts';
+import type { ResourceType } from '../../core/resources.ts';
 import type { KubeObject } from '../../core/types.ts';
 import type { ApiClient } from '../../core/client.ts';
 import { CLIError } from '../cli-error.ts';
@@ -43,7 +45,7 @@ export async function loadPrepared(env: CommandEnv, cmd: Command, files: string[
 }
 
 /** Create or patch one object; the dry-run mode decides what is actually sent. */
-export async function applyOne(client: ApiClient, p: PreparedObject, mode: DryRunMode): Promise<{ outcome: ApplyOutcome; result: KubeObject }> {
+export async function applyOne(client: ApiClient, p: PreparedObject, mode: DryRunMode, validator?: Validator): Promise<{ outcome: ApplyOutcome; result: KubeObject }> {
   let live: KubeObject | undefined;
   try {
     live = await client.get(p.rt, p.namespace, p.name);
@@ -56,8 +58,18 @@ export async function applyOne(client: ApiClient, p: PreparedObject, mode: DryRu
   }
   const patch = createThreeWayMergePatch(lastAppliedOf(live), p.desired, live);
   if (Object.keys(patch).length === 0) return { outcome: 'unchanged', result: live };
+  // A merge patch replaces whole lists, so a list whose items the server defaulted (ports[].protocol)
+  // always differs from the manifest; what counts is whether the defaulted result would differ.
+  if (validator && patchChangesNothing(validator, p.rt, live, patch)) return { outcome: 'unchanged', result: live };
   const result = mode === 'client' ? live : await client.patch(p.rt, p.namespace, p.name, patch, 'merge', { dryRun: mode === 'server' });
   return { outcome: 'configured', result };
+}
+
+function patchChangesNothing(validator: Validator, rt: ResourceType, live: KubeObject, patch: Record<string, unknown>): boolean {
+  const { object } = validator.check(rt, applyMergePatch(structuredClone(live), patch) as KubeObject);
+  const { status: _a, metadata: m1, ...rest1 } = object;
+  const { status: _b, metadata: m2, ...rest2 } = live;
+  return deepEqual(rest1, rest2) && deepEqual(m1.labels ?? {}, m2.labels ?? {}) && deepEqual(m1.annotations ?? {}, m2.annotations ?? {});
 }
 
 /** A server error for one object: each 422 cause at its file:line, anything else as one line naming the object. */
@@ -80,11 +92,12 @@ export function registerApply(program: Command, env: CommandEnv): void {
       const mode = parseDryRun(opts.dryRun);
       const objects = orderForApply(await loadPrepared(env, cmd, opts.filename ?? [], opts.recursive));
       const { client } = env.session(cmd);
+      const validator = createValidator(env.registry());
       const showProgress = objects.length > 50 && env.io.stderr.isTTY === true;
       let failed = 0;
       for (const [i, p] of objects.entries()) {
         try {
-          const { outcome } = await applyOne(client, p, mode);
+          const { outcome } = await applyOne(client, p, mode, validator);
           writeln(env.io.stdout, `${p.ref} ${outcome}${dryRunSuffix(mode)}`);
         } catch (e) {
           if (!isApiError(e)) throw e; // unreachable server etc.: the rest would fail the same way

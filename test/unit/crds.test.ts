@@ -152,11 +152,13 @@ describe('crds/', () => {
       .flatMap((f) => parseManifests(readFileSync(join(dir, f), 'utf8'), f));
     const admitted = docs.map((d) => validator.admit(registry.byApiVersionKind(d.object.apiVersion, d.object.kind)!, d.object));
     expect(admitted.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)).toEqual([
-      'Cluster//demo', 'Container/demo/agent-host-1', 'Container/demo/agent-host-2', 'AgentDeployment/demo/trading',
+      'Cluster//demo', 'Container/demo/agent-host-1', 'Container/demo/agent-host-2', 'AgentDeployment/demo/trading', 'Container/demo/db', 'Container/demo/web',
     ]);
     expect(admitted[0].spec).toMatchObject({ failurePolicy: { heartbeatInterval: '2s', gracePeriod: '10s' }, rebalancePolicy: { enabled: true } });
     expect(admitted[3].spec).toMatchObject({ replicas: 4, updateStrategy: { type: 'RollingUpdate' } });
-    expect(admitted.filter((o) => o.kind === 'Container').every((o) => (o.spec as Node).agentHost)).toBe(true);
+    expect(admitted.filter((o) => o.kind === 'Container' && (o.spec as Node).agentHost).map((o) => o.metadata.name)).toEqual(['agent-host-1', 'agent-host-2']);
+    // the stack: web waits for db to be healthy
+    expect(admitted.find((o) => o.metadata.name === 'web')?.spec).toMatchObject({ dependsOn: [{ name: 'db', condition: 'Healthy' }] });
   });
 
   it('the invalid example fails with one cause per planted mistake', () => {

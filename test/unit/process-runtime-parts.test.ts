@@ -3,7 +3,7 @@
 import { describe, it, expect, afterAll } from '@jest/globals';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseCpuTimes, parseProcStat, formatMemoryUsage, formatCpuUsage } from '../../agent/process/proc-usage.ts';
 import { backoffDelay, crashLoopMessage, shouldRestart, DEFAULT_BACKOFF } from '../../agent/process/restart-policy.ts';
 import { nextHealth, parseHealthCheck, type HealthProgress } from '../../agent/process/health-check.ts';
@@ -146,7 +146,8 @@ describe('command and environment', () => {
 
   it('gives workloads a minimal environment plus their own, never the agent secrets', () => {
     const env = buildEnv({ PATH: '/bin', HOME: '/root', DROVER_TOKEN: 'secret', DROVER_CONFIG: '/x' }, [{ name: 'A', value: '1' }, { name: 'EMPTY' }], { DROVER_CONTAINER: 'web' });
-    expect(env).toEqual({ PATH: '/bin', HOME: '/root', A: '1', EMPTY: '', DROVER_CONTAINER: 'web' });
+    // the agent's own Node.js directory is appended so `node …` commands always resolve
+    expect(env).toEqual({ PATH: `/bin:${dirname(process.execPath)}`, HOME: '/root', A: '1', EMPTY: '', DROVER_CONTAINER: 'web' });
   });
 
   it('wraps the command in setpriv --pdeathsig KILL when asked', () => {
