@@ -108,10 +108,16 @@ describe('container logs', () => {
     expect((await run(['logs', 'web', '--tail', '1'])).stdout).toBe('world\n');
 
     const follow = droverStream(['logs', 'container/web', '-f', '--tail', '0'], { config: m.configPath });
-    await new Promise((r) => setTimeout(r, 500));
-    await ship('live line\n');
-    await follow.waitFor(/live line/);
-    expect(follow.stdout()).toBe('live line\n');
+    // the follower connects at some point after it starts: keep shipping until it shows output
+    let n = 0;
+    const shipping = setInterval(() => void ship(`live line ${++n}\n`), 200);
+    try {
+      await follow.waitFor(/live line \d+\n/, 20_000);
+    } finally {
+      clearInterval(shipping);
+    }
+    // --tail 0: only what arrived after it connected, nothing from before
+    expect(follow.stdout()).toMatch(/^(live line \d+\n)+$/);
     expect(await follow.stop()).toBe(0);
 
     const missing = await run(['logs', 'container/nope']);
