@@ -36,13 +36,14 @@ export async function startBenchManager(): Promise<Bench> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...(process.env.DROVER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.DROVER_BENCH_PROF] : []), '--disable-warning=ExperimentalWarning', join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DROVER_LOG_LEVEL: 'warn' },
   });
   const spawned: ChildProcess[] = [proc];
   const stop = () => {
-    for (const p of spawned) p.kill('SIGKILL');
+    // SIGTERM first so a profiled manager (DROVER_BENCH_PROF) can write its profile
+    for (const p of spawned) p.kill(p === proc && process.env.DROVER_BENCH_PROF ? 'SIGTERM' : 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   };
   process.on('exit', stop);

@@ -133,4 +133,5 @@ console.log(`machine: ${machine()}`);
 console.log(`tasks dispatched through the API with ${AGENTS} simulated agents: ${completed}/${TASKS} completed in ${taskSecs.toFixed(2)} s = ${(completed / taskSecs).toFixed(0)} tasks/s (create → Assigned → Running → Completed)`);
 console.log(`apply of ${CONTAINERS} process containers → all Running on one node: ${running}/${CONTAINERS} in ${allRunning.toFixed(2)} s (apply itself ${applied.toFixed(2)} s)`);
 b.stop();
+if (process.env.DROVER_BENCH_PROF) await sleep(3000);
 process.exit(0);

@@ -131,9 +131,15 @@ export function dispatch(snapshot: DispatchSnapshot, now: number, opts: Dispatch
   const perNode = opts.perNodeLimit ?? DEFAULT_PER_NODE_LIMIT;
   const perTarget = opts.perContainerLimit ?? DEFAULT_PER_CONTAINER_LIMIT;
   const events: EventSpec[] = [];
-  const work: Work[] = snapshot.tasks
-    .filter((t) => !t.metadata.deletionTimestamp)
-    .map((task) => ({ task, next: structuredClone(task.status ?? {}) }));
+  // Finished tasks never change again: only their names matter (task-to-task dependsOn), so the
+  // work list holds just the live ones — namespaces accumulate thousands of finished tasks.
+  const live = snapshot.tasks.filter((t) => !t.metadata.deletionTimestamp);
+  const finished: Work[] = [];
+  const work: Work[] = [];
+  for (const task of live) {
+    if (isTaskFinished(task)) finished.push({ task, next: task.status ?? {} });
+    else work.push({ task, next: structuredClone(task.status ?? {}) });
+  }
   work.sort((a, b) => compareTasks(a.task, b.task));
 
   const finish = (w: Work, state: 'Cancelled' | 'Failed', reason: string, message: string) => {
@@ -204,7 +210,7 @@ export function dispatch(snapshot: DispatchSnapshot, now: number, opts: Dispatch
   // 3. Indexes over the snapshot as it now stands.
   const nodes = new Map(snapshot.nodes.map((n) => [nameKey(n.metadata.namespace ?? '', n.metadata.name), n]));
   const containers = new Map(snapshot.containers.map((c) => [nameKey(c.metadata.namespace ?? '', c.metadata.name), c]));
-  const byName = new Map(work.map((w) => [nameKey(ns(w.task), w.task.metadata.name), w]));
+  const byName = new Map([...finished, ...work].map((w) => [nameKey(ns(w.task), w.task.metadata.name), w]));
   const holdersByTarget = new Map<string, Work[]>();
   const holdingOnNode = new Map<string, number>();
   const hold = (w: Work) => {
