@@ -12,6 +12,7 @@ import { Gone, isApiError } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
 import type { Condition, KubeObject } from '../core/types.ts';
+import { createAgentSync } from './agent-sync.ts';
 import { AGENT_DEFAULTS, type AgentConfig } from './config.ts';
 import { AgentEventReasons, createAgentEventWriter, type AgentEventWriter } from './events.ts';
 import { FencingTracker, NodeReasons, heartbeatPatch, isoMs, readyCondition, registrationStatus, type NodeFacts } from './heartbeat.ts';
@@ -122,6 +123,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const events: AgentEventWriter = createAgentEventWriter({ client: api, events: types.events, nodeName, logger: log, now: () => clock.now() });
   const fencing = new FencingTracker(monotonic());
   const version = agentVersion();
+  const agentSync = createAgentSync({ client: api, agents: types.agents, runtime, nodeName, namespace, managerUrl: config.server, logger: log, events });
 
   // ---- state ----
   let registered = false;
@@ -131,6 +133,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const bound = new Map<string, KubeObject>(); // bound containers, from the last list / watch / get
   let taskRV: string | undefined;
   let containerRV: string | undefined;
+  let agentRV: string | undefined;
   const inFlightTasks = new Set<string>();
   const fenced = new Set<string>();
   const fencedPendingEvent = new Map<string, KubeObject | undefined>();
@@ -223,6 +226,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   }
 
   const unsubscribe = runtime.on((ev: RuntimeEvent) => {
+    if (ev.type === 'agent' && !stopped) agentSync.onRuntimeEvent(ev.info);
     if (ev.type !== 'container' || stopped) return;
     const key = keyOf(ev.info.namespace, ev.info.name);
     const prev = lastInfo.get(key);
@@ -338,6 +342,8 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     if (!fencing.shouldFence(monotonic(), gracePeriodMs)) return [];
     const silence = Math.round(fencing.silenceMs(monotonic()) / 1000);
     const victims: string[] = [];
+    // Agents first and all of them, pinned containers included: agents are always movable.
+    const agentVictims = await agentSync.fence();
     await Promise.all(runtime.list().map(async (info) => {
       const key = keyOf(info.namespace, info.name);
       const obj = bound.get(key);
@@ -352,7 +358,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
         await runtime.remove(info.namespace, info.name, { keepFiles: true });
       }).catch((e: unknown) => log.error('could not stop a container while fencing', { container: info.name, err: (e as Error).message }));
     }));
-    log.warn('no heartbeat accepted within the grace period: stopped unpinned containers', { silenceSeconds: silence, gracePeriodMs, stopped: victims });
+    log.warn('no heartbeat accepted within the grace period: stopped unpinned containers', { silenceSeconds: silence, gracePeriodMs, stopped: victims, stoppedAgents: agentVictims });
     return victims.sort();
   }
 
@@ -406,6 +412,19 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     for (const info of runtime.list()) {
       if (bound.has(keyOf(info.namespace, info.name))) void track(reportContainer(info.namespace, info.name));
     }
+    agentRV = await agentSync.syncOnce({ containersPending: pendingContainers(containers.items, busy, plan.redeploy), fenced: fencing.fenced });
+  }
+
+  /** Bound containers on their way up here (deploy task, restore or op in flight): their agents wait. */
+  function pendingContainers(items: KubeObject[], busy: ReadonlySet<string>, redeploy: KubeObject[]): Set<string> {
+    const local = new Set(runtime.list().map((i) => keyOf(i.namespace, i.name)));
+    const pending = new Set<string>([...busy, ...redeploy.map((c) => keyOf(c.metadata.namespace, c.metadata.name))]);
+    for (const c of items) {
+      if (c.metadata.deletionTimestamp || c.spec?.state === 'Stopped' || c.spec?.managed === false) continue;
+      const key = keyOf(c.metadata.namespace, c.metadata.name);
+      if (!local.has(key) && !fenced.has(key)) pending.add(key);
+    }
+    return pending;
   }
 
   function syncOnce(): Promise<void> {
@@ -483,6 +502,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const shipper = createLogShipper({
     server: () => config.server, token: () => credential.token, runtime, logger: log, fetch: deps.fetch,
     isBound: (ns, name) => bound.has(keyOf(ns, name)),
+    isAgentBound: (ns, name) => agentSync.isBound(ns, name),
   });
 
   function health(): HealthReport {
@@ -510,6 +530,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     every('log shipping', () => LOG_SHIP_INTERVAL_MS, () => (managerReachable ? shipper.shipOnce() : Promise.resolve()));
     void watchLoop(types.tasks, `spec.nodeName=${nodeName}`, () => taskRV, (v) => { taskRV = v; });
     void watchLoop(types.containers, `status.nodeName=${nodeName}`, () => containerRV, (v) => { containerRV = v; });
+    void watchLoop(types.agents, `status.nodeName=${nodeName}`, () => agentRV, (v) => { agentRV = v; });
     log.info('node agent started', { listen: local.url, server: config.server, runtime: runtime.info().type });
   }
 
@@ -553,6 +574,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     shipLogsOnce: () => shipper.shipOnce(),
     async idle() {
       while (work.size || syncing) await Promise.allSettled([...work, syncing]);
+      await agentSync.idle();
     },
     stop,
   };

@@ -236,6 +236,10 @@ class ProcessRuntime implements ContainerRuntime {
     return [...this.agents.values()].map(agentInfo);
   }
 
+  async readNewAgentLogs(namespace: string, name: string): Promise<string | undefined> {
+    return this.agents.get(keyOf(namespace, name))?.log.readNew();
+  }
+
   on(handler: (ev: RuntimeEvent) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);

@@ -106,6 +106,8 @@ export interface ContainerRuntime {
   startAgent(req: AgentRequest): Promise<AgentInfo>;
   stopAgent(namespace: string, name: string, timeoutSeconds?: number): Promise<void>;
   listAgents(): AgentInfo[];
+  /** New output of one agent since the last call, for shipping (undefined = nothing new). Optional: runtimes without it ship no agent logs. */
+  readNewAgentLogs?(namespace: string, name: string): Promise<string | undefined>;
 
   /** Every state/health/restart change, as it happens (exit detected within a second). */
   on(handler: (ev: RuntimeEvent) => void): () => void;

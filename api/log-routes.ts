@@ -1,5 +1,5 @@
-// Container logs: node agents POST new output (text/plain) for the containers bound to them; users
-// GET it back (`tailLines`, `limitBytes`, `follow=true` streams new output as it arrives).
+// Container and Agent logs: node agents POST new output (text/plain) for the containers and agents
+// bound to them; users GET it back (`tailLines`, `limitBytes`, `follow=true` streams new output).
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { BadRequest, Forbidden } from '../core/errors.ts';
@@ -12,6 +12,7 @@ import { createLogBuffer } from './log-buffer.ts';
 import type { LogBuffer } from './log-buffer.ts';
 
 export const LOG_PATH = '/apis/drover.dev/v1alpha1/namespaces/:namespace/containers/:name/log';
+export const AGENT_LOG_PATH = '/apis/drover.dev/v1alpha1/namespaces/:namespace/agents/:name/log';
 /** One POST carries at most this much output; the agent ships every second, so this is plenty. */
 export const MAX_LOG_POST_BYTES = 1024 * 1024;
 
@@ -29,10 +30,18 @@ export interface LogRoutes {
 }
 
 export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()): LogRoutes {
-  const rt = ctx.registry.resolve('Container');
-  if (!rt) throw new Error('the Container CRD is missing from crds/');
   const router = express.Router();
-  const keyOf = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
+  mountLogs(ctx, router, buffer, 'Container', LOG_PATH, '');
+  // agents share the buffer under their own key space: an Agent may be named like a Container
+  mountLogs(ctx, router, buffer, 'Agent', AGENT_LOG_PATH, 'agents:');
+  return { router, buffer };
+}
+
+function mountLogs(ctx: ApiContext, router: Router, buffer: LogBuffer, kind: 'Container' | 'Agent', path: string, keyPrefix: string): void {
+  const rt = ctx.registry.resolve(kind);
+  if (!rt) throw new Error(`the ${kind} CRD is missing from crds/`);
+  const what = kind.toLowerCase();
+  const keyOf = (o: KubeObject) => `${keyPrefix}${o.metadata.namespace}/${o.metadata.name}`;
 
   // Deleted containers free their buffer (and end followers); started with the first log written.
   let watching: Promise<unknown> | undefined;
@@ -41,7 +50,7 @@ export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()
       if (ev.type === 'DELETED') buffer.drop(keyOf(ev.object));
     }).catch((e: unknown) => {
       watching = undefined;
-      ctx.logger.warn('log buffer: cannot watch container deletions', { error: String(e) });
+      ctx.logger.warn(`log buffer: cannot watch ${what} deletions`, { error: String(e) });
     });
   };
 
@@ -50,7 +59,7 @@ export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
     res.locals.verb = verb;
-    res.locals.resource = 'containers/log';
+    res.locals.resource = `${rt.plural}/log`;
     const attrs = { verb, plural: rt.plural, group: rt.group, subresource: 'log', namespace, name, clusterScoped: false };
     // check the scope before reading, so the store is not probed outside the caller's Cluster
     if (principal.cluster !== undefined && principal.cluster !== namespace) authorize(principal, attrs);
@@ -59,11 +68,11 @@ export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()
     return obj;
   };
 
-  router.post(LOG_PATH, express.raw({ type: () => true, limit: MAX_LOG_POST_BYTES }), async (req, res) => {
+  router.post(path, express.raw({ type: () => true, limit: MAX_LOG_POST_BYTES }), async (req, res) => {
     const principal = res.locals.principal as Principal;
     const obj = await target(req, res, 'create');
     if (principal.role !== 'node') {
-      throw new Forbidden(`${principal.role} "${principal.name}" cannot create containers.drover.dev/log in namespace "${obj.metadata.namespace}": only the node agent running the container writes its log`,
+      throw new Forbidden(`${principal.role} "${principal.name}" cannot create ${rt.plural}.drover.dev/log in namespace "${obj.metadata.namespace}": only the node agent running the ${what} writes its log`,
         { group: rt.group, kind: rt.plural, name: obj.metadata.name });
     }
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -72,7 +81,7 @@ export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()
     res.status(204).end();
   });
 
-  router.get(LOG_PATH, async (req, res) => {
+  router.get(path, async (req, res) => {
     const obj = await target(req, res, 'get');
     const tail = intParam(req, 'tailLines', 0);
     let limit = intParam(req, 'limitBytes', 1);
@@ -114,7 +123,5 @@ export function logRoutes(ctx: ApiContext, buffer: LogBuffer = createLogBuffer()
     // a follower of a container that never logged must still learn of its deletion
     watchDeletes();
   });
-
-  return { router, buffer };
 }
 

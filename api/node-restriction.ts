@@ -122,7 +122,7 @@ export function nodeRestriction(p: Principal, a: Attributes): string | undefined
       const notBound = `that is not bound to it${where}`;
       if (a.verb === 'get') return bound ? undefined : notBound;
       const statusWrite = (a.verb === 'update' || a.verb === 'patch') && a.subresource === 'status';
-      const logWrite = a.verb === 'create' && a.subresource === 'log' && a.plural === 'containers';
+      const logWrite = a.verb === 'create' && a.subresource === 'log' && (a.plural === 'containers' || a.plural === 'agents');
       if (!statusWrite && !logWrite) return `(a node writes only the status of what is bound to it)`;
       if (!bound) return notBound;
       if (statusWrite && a.plural !== 'tasks' && !keepsBinding(a, self)) return `(a node may not change status.nodeName)`;

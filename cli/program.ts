@@ -10,7 +10,11 @@ import { registerGet } from './commands/get.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerNodeOps } from './commands/node-ops.ts';
 import { registerRestart } from './commands/restart.ts';
+import { registerScale } from './commands/scale.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerServerCommands } from './commands/server.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerTasks } from './commands/tasks.ts';
 import { registerToken } from './commands/token.ts';
 import { registerVersion, clientVersion } from './commands/version.ts';
@@ -51,7 +55,11 @@ export function buildProgram(env: CommandEnv, onCommand?: (name: string) => void
   registerLogs(program, env);
   registerNodeOps(program, env);
   registerRestart(program, env);
+  registerScale(program, env);
+  registerMigrate(program, env);
   registerAgent(program, env);
+  registerStatus(program, env);
+  registerSimulate(program, env);
   // Subcommands inherit the exit override and output routing.
   for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;

@@ -9,6 +9,8 @@ import { createEventRecorder } from './event-recorder.ts';
 import { createGarbageCollector } from './gc-controller.ts';
 import { createClusterController } from './cluster-controller.ts';
 import { createContainerController } from './container-controller.ts';
+import { createAgentDeploymentController } from './agent-deployment-controller.ts';
+import { createAgentSchedulingController } from './agent-scheduling-controller.ts';
 import { createNodeLifecycleController } from './node-lifecycle-controller.ts';
 import { createTaskController } from './task-controller.ts';
 import { mustResolve } from './resolve-kind.ts';
@@ -51,6 +53,8 @@ export async function startControllerManager(opts: StartControllerManagerOptions
   manager.add(createTaskController({ informers: manager, store: opts.store, registry: opts.registry, recorder: taskRecorder, logger: opts.logger, clock: opts.clock }));
   manager.add(createNodeLifecycleController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   manager.add(createContainerController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
+  manager.add(createAgentDeploymentController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
+  manager.add(createAgentSchedulingController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   await manager.start();
   return { stop: () => manager.stop() };
 }

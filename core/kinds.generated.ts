@@ -67,6 +67,40 @@ export type ClusterAllocated = {
   agents?: number;
 };
 
+/** Sum of spec.agentHost.capacity of Running agent-host containers. */
+export type ClusterAgentHostsCapacity = {
+  agents?: number;
+  cpu?: number | string;
+  memory?: number | string;
+};
+
+/** Agents bound to Running agent-host containers and the sum of their requests. */
+export type ClusterAgentHostsAllocated = {
+  agents?: number;
+  cpu?: number | string;
+  memory?: number | string;
+};
+
+/** Agent slots of Running agent-host containers against the agents bound to them. */
+export type ClusterAgentHosts = {
+  /** Running agent-host containers. */
+  containers?: number;
+  /** Sum of spec.agentHost.capacity of Running agent-host containers. */
+  capacity?: ClusterAgentHostsCapacity;
+  /** Agents bound to Running agent-host containers and the sum of their requests. */
+  allocated?: ClusterAgentHostsAllocated;
+};
+
+export type ClusterLoad = {
+  container: string;
+  node?: string;
+  agents: number;
+  /** spec.agentHost.capacity.agents (0 = not declared). */
+  capacity?: number;
+  /** Highest of agents, cpu and memory requests over capacity. */
+  ratio: number;
+};
+
 export type ClusterStatus = {
   observedGeneration?: number;
   nodes?: number;
@@ -80,6 +114,16 @@ export type ClusterStatus = {
   capacity?: ClusterCapacity;
   /** Sum of the requests of the containers and agents placed in the cluster. */
   allocated?: ClusterAllocated;
+  /** Agent slots of Running agent-host containers against the agents bound to them. */
+  agentHosts?: ClusterAgentHosts;
+  /** Agents not bound to a container. */
+  pendingAgents?: number;
+  /** Pending agents the scheduler found no place for. */
+  unplacedAgents?: number;
+  /** Load imbalance of the agent hosts, max minus mean ratio (2 decimals). */
+  imbalance?: string;
+  /** Load per Running agent-host container, highest ratio first (at most 50). */
+  load?: ClusterLoad[];
   conditions?: Condition[];
 };
 

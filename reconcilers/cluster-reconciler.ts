@@ -2,6 +2,7 @@
 // the Cluster's namespace. No store, no clock of its own: `now` comes in, a diff goes out.
 import type { Condition, KubeObject } from '../core/types.ts';
 import { cpuMillis, memoryBytes, formatCpu, formatMemory } from '../core/quantity.ts';
+import { agentHostLoad, MAX_LOAD_ENTRIES } from '../core/agent-host-load.ts';
 import type { EventSpec, ReconcileResult } from './types.ts';
 
 export interface ClusterSnapshot {
@@ -32,6 +33,8 @@ export function reconcileCluster(cluster: KubeObject, snap: ClusterSnapshot, now
   const placedContainers = snap.containers.filter((c) => nodeOf(c) !== undefined && !isFinished(c));
   const placedAgents = snap.agents.filter((a) => (str(a.status?.containerName) ?? str(a.spec?.containerName)) !== undefined && !isFinished(a));
 
+  const hostLoad = agentHostLoad(snap.containers, snap.agents);
+
   const ready = readyCondition(snap.nodes.length, readyNodes.length, generation);
   const prevReady = oldConditions.find((c) => c.type === 'Ready');
   const changed = !prevReady || prevReady.status !== ready.status || prevReady.reason !== ready.reason;
@@ -49,6 +52,12 @@ export function reconcileCluster(cluster: KubeObject, snap: ClusterSnapshot, now
     agentDeployments: snap.agentDeployments.length,
     capacity: capacityOf(readyNodes),
     allocated: allocatedOf(placedContainers, placedAgents.length),
+    // Agent slots of Running agent-host containers against the agents bound to them.
+    agentHosts: { containers: hostLoad.hosts, capacity: hostLoad.capacity, allocated: hostLoad.allocated },
+    pendingAgents: hostLoad.pendingAgents,
+    unplacedAgents: hostLoad.unplacedAgents,
+    load: hostLoad.load.slice(0, MAX_LOAD_ENTRIES),
+    imbalance: hostLoad.imbalance,
     // Keep conditions other controllers may own; ours is Ready.
     conditions: [...oldConditions.filter((c) => c.type !== 'Ready'), ready],
   };

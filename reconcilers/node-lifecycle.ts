@@ -5,6 +5,7 @@ import type { Condition, KubeObject } from '../core/types.ts';
 import type { ClusterSpec } from '../core/kinds.generated.ts';
 import { parseDuration, formatDuration } from '../core/duration.ts';
 import type { EventSpec, ReconcileResult } from './types.ts';
+import { appendReadyTransition, READY_TRANSITIONS_ANNOTATION } from './ready-transitions.ts';
 
 export interface FailurePolicy {
   heartbeatIntervalMs: number;
@@ -74,7 +75,8 @@ export function reconcileNodeLifecycle(node: KubeObject, input: NodeLifecycleInp
   const ready = readyCondition(node);
   const marked = node.metadata.annotations?.[NOT_READY_SINCE_ANNOTATION];
   const ref = { apiVersion: node.apiVersion, kind: node.kind, namespace: node.metadata.namespace, name: node.metadata.name, uid: node.metadata.uid };
-  const setMark = (value: string | null) => ({ ref, patch: { metadata: { annotations: { [NOT_READY_SINCE_ANNOTATION]: value } } } });
+  // Every mark change is a Ready transition: recorded for flap damping (reconcilers/ready-transitions.ts).
+  const setMark = (value: string | null) => ({ ref, patch: { metadata: { annotations: { [NOT_READY_SINCE_ANNOTATION]: value, [READY_TRANSITIONS_ANNOTATION]: appendReadyTransition(node, now) } } } });
 
   // The agent said it stopped: it is down already, nothing to wait for.
   if (ready?.status === 'False' && ready.reason === NodeConditionReasons.AgentStopped) {

@@ -1,26 +1,33 @@
-// `drover logs container/NAME [-f] [--tail N] [-n NS]`: the output the manager keeps for a container.
+// `drover logs container/NAME|agent/NAME [-f] [--tail N] [-n NS]`: the output the manager keeps for a container or an agent.
 import type { Command } from 'commander';
 import { usageError } from '../cli-error.ts';
 import type { CommandEnv } from '../command-env.ts';
 
 export interface LogsTarget {
+  /** Plural of the kind whose log is read (a bare NAME is a container). */
+  plural: 'containers' | 'agents';
   name: string;
 }
 
-/** `container/NAME`, `containers/NAME`, `ctr/NAME` or a bare `NAME`; other kinds have no logs yet. */
+const LOG_KINDS: Record<string, LogsTarget['plural']> = {
+  container: 'containers', containers: 'containers', 'container.drover.dev': 'containers', 'containers.drover.dev': 'containers',
+  agent: 'agents', agents: 'agents', ag: 'agents', 'agent.drover.dev': 'agents', 'agents.drover.dev': 'agents',
+};
+
+/** `container/NAME`, `agent/NAME` (also plural, `ag/`, `.drover.dev` forms) or a bare container `NAME`. */
 export function parseLogsTarget(arg: string): LogsTarget {
   const slash = arg.indexOf('/');
   if (slash < 0) {
     if (!arg) throw usageError('which container?', "e.g. 'drover logs container/web'");
-    return { name: arg };
+    return { plural: 'containers', name: arg };
   }
-  const kind = arg.slice(0, slash).toLowerCase();
+  const plural = LOG_KINDS[arg.slice(0, slash).toLowerCase()];
   const name = arg.slice(slash + 1);
-  if (!['container', 'containers', 'container.drover.dev', 'containers.drover.dev'].includes(kind)) {
-    throw usageError(`logs are kept for containers only, not "${arg.slice(0, slash)}"`, "e.g. 'drover logs container/web'");
+  if (!plural) {
+    throw usageError(`logs are kept for containers and agents only, not "${arg.slice(0, slash)}"`, "e.g. 'drover logs container/web' or 'drover logs agent/trading-x7k2p'");
   }
-  if (!name) throw usageError('which container?', "e.g. 'drover logs container/web'");
-  return { name };
+  if (!name) throw usageError(`which ${plural === 'agents' ? 'agent' : 'container'}?`, `e.g. 'drover logs ${plural === 'agents' ? 'agent/trading-x7k2p' : 'container/web'}'`);
+  return { plural, name };
 }
 
 export function parseTail(raw: string | undefined): number | undefined {
@@ -33,13 +40,13 @@ export function parseTail(raw: string | undefined): number | undefined {
 export function registerLogs(program: Command, env: CommandEnv): void {
   program
     .command('logs')
-    .description('print the recent output of a container (the manager keeps the last 1 MiB)')
-    .argument('<container>', 'container/NAME or NAME')
+    .description('print the recent output of a container or an agent (the manager keeps the last 1 MiB)')
+    .argument('<target>', 'container/NAME, agent/NAME or NAME (a container)')
     .option('-f, --follow', 'keep printing new output until Ctrl-C', false)
     .option('--tail <lines>', 'only the last N lines (-1 = all)')
     .option('--limit-bytes <bytes>', 'at most this many bytes')
     .action(async (arg: string, o: { follow: boolean; tail?: string; limitBytes?: string }, cmd: Command) => {
-      const { name } = parseLogsTarget(arg);
+      const { plural, name } = parseLogsTarget(arg);
       const tail = parseTail(o.tail);
       const limit = o.limitBytes === undefined ? undefined : Number(o.limitBytes);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw usageError(`--limit-bytes must be a positive integer (got "${o.limitBytes}")`);
@@ -49,7 +56,7 @@ export function registerLogs(program: Command, env: CommandEnv): void {
       if (limit !== undefined) q.set('limitBytes', String(limit));
       if (o.follow) q.set('follow', 'true');
       const qs = q.toString();
-      const path = `/apis/drover.dev/v1alpha1/namespaces/${encodeURIComponent(session.namespace)}/containers/${encodeURIComponent(name)}/log${qs ? `?${qs}` : ''}`;
+      const path = `/apis/drover.dev/v1alpha1/namespaces/${encodeURIComponent(session.namespace)}/${plural}/${encodeURIComponent(name)}/log${qs ? `?${qs}` : ''}`;
       if (!o.follow) {
         env.io.stdout.write(await session.client.text('GET', path));
         return;

@@ -15,6 +15,10 @@ export class FakeRuntime implements ContainerRuntime {
   readonly containers = new Map<string, ContainerInfo>();
   readonly agents = new Map<string, AgentInfo>();
   readonly pendingLogs = new Map<string, string>();
+  /** Agent output not shipped yet, by `ns/name`. */
+  readonly pendingAgentLogs = new Map<string, string>();
+  /** Requests startAgent received, by `ns/name` (the last one wins). */
+  readonly agentRequests = new Map<string, AgentRequest>();
   /** Containers recover() reports (left running by a previous agent). */
   leftRunning: ContainerInfo[] = [];
   /** Make the next deploy fail with this message. */
@@ -118,6 +122,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async startAgent(req: AgentRequest): Promise<AgentInfo> {
     this.calls.push({ op: 'startAgent', name: req.name });
+    this.agentRequests.set(FakeRuntime.key(req.namespace, req.name), req);
     const pid = ++this.#pid;
     const info: AgentInfo = { namespace: req.namespace, name: req.name, uid: req.uid, containerName: req.containerName, id: `process://${pid}`, pid, state: 'running', restarts: 0 };
     this.agents.set(FakeRuntime.key(req.namespace, req.name), info);
@@ -130,7 +135,14 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   listAgents(): AgentInfo[] {
-    return [...this.agents.values()];
+    return [...this.agents.values()].map((a) => ({ ...a }));
+  }
+
+  async readNewAgentLogs(ns: string, name: string): Promise<string | undefined> {
+    const k = FakeRuntime.key(ns, name);
+    const text = this.pendingAgentLogs.get(k);
+    this.pendingAgentLogs.delete(k);
+    return text;
   }
 
   on(handler: (ev: RuntimeEvent) => void): () => void {
@@ -154,6 +166,16 @@ export class FakeRuntime implements ContainerRuntime {
   crash(ns: string, name: string, exitCode: number): void {
     const c = this.#must(ns, name);
     this.#set({ ...c, state: 'exited', pid: undefined, lastExit: { exitCode, signal: null, reason: 'Error', finishedAt: new Date().toISOString() } });
+  }
+
+  /** An agent changed on its own (exited, restarting…): update it and tell the handlers. */
+  setAgent(ns: string, name: string, change: Partial<AgentInfo>): AgentInfo {
+    const a = this.agents.get(FakeRuntime.key(ns, name));
+    if (!a) throw new Error(`agent ${ns}/${name} not found`);
+    const next = { ...a, ...change };
+    this.agents.set(FakeRuntime.key(ns, name), next);
+    for (const h of this.#handlers) h({ type: 'agent', info: { ...next } });
+    return { ...next };
   }
 
   setHealth(ns: string, name: string, health: HealthState): void {

@@ -79,8 +79,12 @@ describe('process runtime: container lifecycle', () => {
   });
 
   it('SIGKILLs a process that ignores SIGTERM once the timeout passes', async () => {
-    const { rt } = makeRuntime();
-    await rt.deploy(req('stubborn', { command: ['/bin/sh', '-c', 'trap "" TERM; exec sleep 60'] }));
+    const { rt, workDir } = makeRuntime();
+    await rt.deploy(req('stubborn', { command: ['/bin/sh', '-c', 'trap "" TERM; touch trapped; exec sleep 60'] }));
+    // stop only once the shell ignores SIGTERM (under load the signal could otherwise beat the trap)
+    const marker = join(workDir('stubborn'), 'trapped');
+    for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(marker)).toBe(true);
     const t0 = Date.now();
     const info = await rt.stop(NS, 'stubborn', 1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
