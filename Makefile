@@ -51,6 +51,7 @@ test-unit: deps
 bench: deps
 	node bench/api-bench.ts
 	node bench/tasks-bench.ts
+	node bench/scheduler-bench.ts
 	node bench/agents-bench.ts
 
 clean:

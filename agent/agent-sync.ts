@@ -25,6 +25,8 @@ export interface AgentSyncDeps {
   logger: Logger;
   events?: AgentEventWriter;
   stopGraceSeconds?: number;
+  /** Ask for a sync pass soon (the node agent's wake). */
+  wake?: () => void;
 }
 
 export interface AgentSyncRound {
@@ -91,6 +93,18 @@ export function createAgentSync(deps: AgentSyncDeps): AgentSync {
   function reportInfo(info: AgentInfo): void {
     if (retired.has(info.uid)) return;
     void report(keyOf(info.namespace, info.name), (agent) => (agent.metadata.uid === info.uid ? agentStatusPatch(info, agent) : undefined));
+  }
+
+  function onRuntimeEvent(info: AgentInfo): void {
+    if (retired.has(info.uid)) return;
+    if (info.state !== 'exited' && info.state !== 'failed') return reportInfo(info);
+    // The runtime forgets an agent it stopped along with its container only after the exit event: look a
+    // tick later. Gone → the next pass says why (ContainerNotRunning), never a misleading clean exit.
+    void track(new Promise<void>((done) => setTimeout(done, 0)).then(() => {
+      const now = runtime.listAgents().find((a) => a.namespace === info.namespace && a.name === info.name && a.uid === info.uid);
+      if (now) reportInfo(now);
+      else deps.wake?.();
+    }));
   }
 
   function involved(ns: string, name: string, uid?: string) {
@@ -172,7 +186,7 @@ export function createAgentSync(deps: AgentSyncDeps): AgentSync {
   return {
     syncOnce,
     fence,
-    onRuntimeEvent: reportInfo,
+    onRuntimeEvent,
     isBound: (ns, name) => known.has(keyOf(ns, name)),
     async idle() {
       while (work.size) await Promise.allSettled([...work]);

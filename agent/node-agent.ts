@@ -123,7 +123,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const events: AgentEventWriter = createAgentEventWriter({ client: api, events: types.events, nodeName, logger: log, now: () => clock.now() });
   const fencing = new FencingTracker(monotonic());
   const version = agentVersion();
-  const agentSync = createAgentSync({ client: api, agents: types.agents, runtime, nodeName, namespace, managerUrl: config.server, logger: log, events });
+  const agentSync = createAgentSync({ client: api, agents: types.agents, runtime, nodeName, namespace, managerUrl: config.server, logger: log, events, wake: () => wakeSync() });
 
   // ---- state ----
   let registered = false;

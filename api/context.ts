@@ -7,6 +7,7 @@ import type { InstrumentedStore } from './instrumented-store.ts';
 import type { ApiMetrics } from './metrics.ts';
 import type { WatchSessions } from './watch.ts';
 import type { Store } from '../core/store.ts';
+import type { RebalancePlanner } from './rebalance-routes.ts';
 
 /** core/validation.ts createValidator(registry): defaults and validates, throws Invalid listing every bad field. */
 export interface Validator {
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** A watch whose client reads slower than it is fed is closed past this many buffered bytes; default 16 MiB. */
   maxWatchBufferBytes?: number;
+  /** planRebalance from reconcilers/ (api/ may not import it); without it the rebalance routes answer 500. */
+  rebalancePlanner?: RebalancePlanner;
 }
 
 export interface ApiContext {

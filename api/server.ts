@@ -15,6 +15,7 @@ import { joinRoutes, tokenStoreOf } from './join.ts';
 import { joinTokenRoutes } from './join-tokens.ts';
 import { logRoutes } from './log-routes.ts';
 import { seedTaskRoutes } from './seed-task-api.ts';
+import { rebalanceRoutes } from './rebalance-routes.ts';
 import { seedClusterRoutes } from './seed-cluster-api.ts';
 import type { InstrumentedStore } from './instrumented-store.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -109,6 +110,7 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
   app.use(joinTokenRoutes(ctx));
   app.use(logRoutes(ctx).router);
   app.use(seedTaskRoutes(ctx));
+  app.use(rebalanceRoutes(ctx, opts.rebalancePlanner));
   app.use(seedClusterRoutes(ctx));
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

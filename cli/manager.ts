@@ -12,6 +12,7 @@ import { openSqliteStore } from '../store/sqlite-store.ts';
 import { createApiServer, listen } from '../api/server.ts';
 import { openTokenStore, ensureAdminToken } from '../api/auth.ts';
 import { startControllerManager } from '../controllers/index.ts';
+import { planRebalance } from '../reconcilers/rebalance-planner.ts';
 import { CLIError } from './cli-error.ts';
 
 export interface ManagerOptions {
@@ -77,7 +78,7 @@ export async function startManager(opts: ManagerOptions): Promise<RunningManager
     const previous = readAdminToken(adminConfigPath);
     const { token: adminToken } = ensureAdminToken(tokens, () => previous);
 
-    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger });
+    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger, rebalancePlanner: planRebalance });
     const server = await listen(app, host, port);
 
     // The admin credential: written 0600, refreshed with the current address at every start.

@@ -10,6 +10,7 @@ import { registerGet } from './commands/get.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerNodeOps } from './commands/node-ops.ts';
 import { registerRestart } from './commands/restart.ts';
+import { registerRebalance } from './commands/rebalance.ts';
 import { registerScale } from './commands/scale.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerServerCommands } from './commands/server.ts';
@@ -55,6 +56,7 @@ export function buildProgram(env: CommandEnv, onCommand?: (name: string) => void
   registerLogs(program, env);
   registerNodeOps(program, env);
   registerRestart(program, env);
+  registerRebalance(program, env);
   registerScale(program, env);
   registerMigrate(program, env);
   registerAgent(program, env);

@@ -21,6 +21,9 @@ export interface ClusterControllerOptions {
   workers?: number;
 }
 
+/** At most one Cluster status write per this interval. */
+export const STATUS_WRITE_INTERVAL_MS = 1000;
+
 export function createClusterController(opts: ClusterControllerOptions): Controller {
   const clusters = mustResolve(opts.registry, 'Cluster');
   const members = {
@@ -32,6 +35,7 @@ export function createClusterController(opts: ClusterControllerOptions): Control
   // Anything in a namespace changes that namespace's Cluster.
   const toCluster = (obj: KubeObject) => (obj.metadata.namespace ? [{ name: obj.metadata.namespace }] : []);
 
+  const lastWrite = new Map<string, number>();
   return createController({
     name: 'cluster',
     resource: clusters,
@@ -42,6 +46,7 @@ export function createClusterController(opts: ClusterControllerOptions): Control
     watches: Object.values(members).map((rt) => ({ resource: rt.key, map: toCluster })),
     async reconcile(req, ctx) {
       const cluster = opts.informers.informer(clusters.key).cache.get(undefined, req.name);
+      if (!cluster) lastWrite.delete(req.name);
       if (!cluster || cluster.metadata.deletionTimestamp) return;
       const cacheOf = (rt: ResourceType) => opts.informers.informer(rt.key).cache.list(req.name);
       const diff = reconcileCluster(
@@ -55,6 +60,11 @@ export function createClusterController(opts: ClusterControllerOptions): Control
         ctx.clock.now(),
       );
       if (diff.status) {
+        // Counts change with every member write; one status write per second per Cluster is plenty, and
+        // the requeue makes sure the last change is written (reconciles are level-based).
+        const wait = (lastWrite.get(req.name) ?? -Infinity) + STATUS_WRITE_INTERVAL_MS - ctx.clock.now();
+        if (wait > 0) return { requeueAfter: wait };
+        lastWrite.set(req.name, ctx.clock.now());
         try {
           // /status semantics: only status changes; the cached resourceVersion guards against lost updates.
           await opts.store.update(clusters.key, { ...cluster, status: diff.status });

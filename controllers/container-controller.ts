@@ -113,7 +113,9 @@ export function createContainerController(opts: ContainerControllerOptions): Con
         return c ? [{ namespace: t.metadata.namespace, name: c }] : [];
       } },
       // Dependants wait on this container's phase/health; freed capacity may let unbound ones fit.
-      { resource: rt.containers.key, map: (c) => [...inf.containers.cache.byIndex(ContainerIndexes.containersByDependency, nsKey(c.metadata.namespace, c.metadata.name)).map(reqOf), ...unboundIn(c.metadata.namespace)] },
+      // A bound container that goes away frees capacity for the unbound ones; any other container change
+      // only concerns its dependants (re-placing every unbound container on every change is O(n²)).
+      { resource: rt.containers.key, map: (c) => [...inf.containers.cache.byIndex(ContainerIndexes.containersByDependency, nsKey(c.metadata.namespace, c.metadata.name)).map(reqOf), ...((c.metadata.deletionTimestamp && (c.status as { nodeName?: string } | undefined)?.nodeName) ? unboundIn(c.metadata.namespace) : [])] },
       { resource: rt.clusters.key, map: (cl) => inf.containers.cache.list(cl.metadata.name).map(reqOf) },
     ],
     async reconcile(req, ctx) {

@@ -13,6 +13,7 @@ import { createAgentDeploymentController } from './agent-deployment-controller.t
 import { createAgentSchedulingController } from './agent-scheduling-controller.ts';
 import { createNodeLifecycleController } from './node-lifecycle-controller.ts';
 import { createTaskController } from './task-controller.ts';
+import { createRebalanceController } from './rebalance-controller.ts';
 import { mustResolve } from './resolve-kind.ts';
 
 export { createWorkQueue, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
@@ -55,6 +56,7 @@ export async function startControllerManager(opts: StartControllerManagerOptions
   manager.add(createContainerController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   manager.add(createAgentDeploymentController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   manager.add(createAgentSchedulingController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
+  manager.add(createRebalanceController({ informers: manager, store: opts.store, registry: opts.registry, recorder: createEventRecorder({ store: opts.store, component: 'rebalancer', logger: opts.logger, clock: opts.clock, resource: mustResolve(opts.registry, 'Event').key }), logger: opts.logger, clock: opts.clock }));
   await manager.start();
   return { stop: () => manager.stop() };
 }

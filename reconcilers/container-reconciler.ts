@@ -26,6 +26,9 @@ export const SPEC_HASH_ANNOTATION = 'drover.dev/spec-hash';
 
 export const TaskLabels = { container: 'drover.dev/container', node: 'drover.dev/node' } as const;
 
+/** How often an unschedulable container tries again without a triggering event (kube-scheduler flushes its unschedulable queue similarly). */
+export const UNSCHEDULABLE_RETRY_MS = 10_000;
+
 export const ContainerReasons = {
   Unschedulable: 'Unschedulable',
   WaitingForDependencies: 'WaitingForDependencies',
@@ -123,6 +126,8 @@ export function reconcileContainer(
       const changed = r.status.message !== placed.message;
       setOwnPhase(r.status, 'Pending', ContainerReasons.Unschedulable, placed.message);
       if (changed) r.event({ type: 'Warning', reason: ContainerEventReasons.FailedScheduling, message: placed.message });
+      // Node changes and deletions of bound containers wake unschedulable containers at once; this retry covers the rest.
+      r.requeue(UNSCHEDULABLE_RETRY_MS);
     }
     // Tasks wait for the binding to be stored: a lost status write must not leave tasks on a node it never got.
     return r.result();

@@ -2,6 +2,7 @@ import { describe, it, expect } from '@jest/globals';
 import {
   reconcileContainer, specHash, CONTAINER_FINALIZER, MOVED_FROM_ANNOTATION, RESTART_HANDLED_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
   type ContainerSnapshot,
+  UNSCHEDULABLE_RETRY_MS,
 } from '../../reconcilers/container-reconciler.ts';
 import type { Condition, KubeObject } from '../../core/types.ts';
 import type { ContainerSpec } from '../../core/kinds.generated.ts';
@@ -74,7 +75,7 @@ describe('reconcileContainer: placement', () => {
     expect(res.events?.map((e) => e.reason)).toEqual(['FailedScheduling']);
     // Same answer again: no second event, no write
     const again = reconcileContainer({ ...c, status: res.status }, snap({ nodes: [node('node-a', { ready: 'Unknown' }), node('node-b')] }), NOW, policy);
-    expect(again).toEqual({});
+    expect(again).toEqual({ requeueAfter: UNSCHEDULABLE_RETRY_MS }); // retried later, but nothing new written
   });
 
   it('a pinned container is bound to its node silently, keeping what its agent reported', () => {

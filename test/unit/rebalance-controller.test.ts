@@ -84,7 +84,7 @@ describe('rebalance controller', () => {
 
     await setRunning(repl);
     await eventually(async () => !(await agents()).some((a) => a.metadata.name === 'c1-a0'), 'old agent deleted');
-    const [ev] = await eventually(() => events('Rebalanced').then((e) => e.length && e), 'Rebalanced event');
+    const [ev] = await eventually(() => events('Rebalanced').then((e) => (e.length ? e : undefined)), 'Rebalanced event');
     expect(ev.message).toBe('moved c1-a0 from c1 (node-a) to c3 (node-c): load 1 → 0.75');
     expect((ev.involvedObject as { kind: string; name: string })).toMatchObject({ kind: 'AgentDeployment', name: 'trading' });
     expect(await agents()).toHaveLength(8);
@@ -111,7 +111,7 @@ describe('rebalance controller', () => {
     await clock.advanceAsync(31_000);
     await eventually(async () => !(await agents()).some((a) => a.metadata.name === repl.metadata.name), 'replacement deleted');
     expect((await agents()).map((a) => a.metadata.name)).toContain('c1-a0');
-    const [ev] = await eventually(() => events('MigrationFailed').then((e) => e.length && e), 'MigrationFailed event');
+    const [ev] = await eventually(() => events('MigrationFailed').then((e) => (e.length ? e : undefined)), 'MigrationFailed event');
     expect(ev.type).toBe('Warning');
     expect(ev.message).toMatch(/not Running within 30s.*c1-a0 stays on c1/);
   });
