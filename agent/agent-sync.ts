@@ -96,7 +96,8 @@ export function createAgentSync(deps: AgentSyncDeps): AgentSync {
   }
 
   function onRuntimeEvent(info: AgentInfo): void {
-    if (retired.has(info.uid)) return;
+    // 'stopping' is only ever the runtime taking the agent down: its exit (below) says how it ended
+    if (retired.has(info.uid) || info.state === 'stopping') return;
     if (info.state !== 'exited' && info.state !== 'failed') return reportInfo(info);
     // The runtime forgets an agent it stopped along with its container only after the exit event: look a
     // tick later. Gone → the next pass says why (ContainerNotRunning), never a misleading clean exit.

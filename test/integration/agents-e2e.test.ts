@@ -1,0 +1,242 @@
+// Issue 4 end to end: a real manager, three real node agents (process runtime) behind proxies the test
+// can cut, six agent-host containers, and AgentDeployments whose agents are real processes.
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  startManager, startNodeAgent, drover, api, freePort, eventually, sleep, cleanup,
+  type ManagerProcess, type AgentProcess,
+} from '../helpers/processes.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+
+const NS = 'fleet';
+const BASE = `/apis/drover.dev/v1alpha1/namespaces/${NS}`;
+let m: ManagerProcess;
+let managerPort: number;
+let joinToken: string;
+const proxies: Record<string, TcpProxy> = {};
+const agents: Record<string, AgentProcess> = {};
+const run = (args: string[], input?: string) => drover(args, { config: m.configPath, input });
+const list = async (plural: string, q = '') => (await api(m, 'GET', `${BASE}/${plural}${q}`)).body.items as any[];
+
+/** Agent ids of the processes really running on this machine for namespace NS (from /proc/PID/environ). */
+function liveAgentProcesses(): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${pid}/environ`, 'utf8');
+    } catch {
+      continue;
+    }
+    const vars = env.split('\0');
+    if (!vars.includes(`DROVER_NAMESPACE=${NS}`)) continue;
+    const id = vars.find((v) => v.startsWith('DROVER_AGENT_ID='))?.slice('DROVER_AGENT_ID='.length);
+    if (id) out.set(id, [...(out.get(id) ?? []), Number(pid)]);
+  }
+  return out;
+}
+
+async function startNode(name: string, zone: string) {
+  proxies[name] ??= await startTcpProxy(managerPort);
+  agents[name] = await startNodeAgent(m, { name, namespace: NS, server: proxies[name].url, joinToken, labels: `zone=${zone}` });
+}
+
+function hostYaml(name: string, node: string, caps: string[]) {
+  return `apiVersion: drover.dev/v1alpha1
+kind: Container
+metadata: {name: ${name}, namespace: ${NS}, labels: {tier: agents}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  agentHost: {capabilities: [${caps.join(', ')}], capacity: {agents: 10}}
+`;
+}
+
+function deploymentYaml(name: string, replicas: number, placement: string) {
+  return `apiVersion: drover.dev/v1alpha1
+kind: AgentDeployment
+metadata: {name: ${name}, namespace: ${NS}}
+spec:
+  agentType: ${name}
+  replicas: ${replicas}
+  template:
+    command: [/bin/sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+  placement: ${placement}
+  disruption: {maxUnavailable: 2}
+`;
+}
+
+async function runningByContainer(deployment: string, want: number): Promise<Record<string, number>> {
+  const agentsOf = await eventually(`${want} agents of ${deployment} Running`, async () => {
+    const items = await list('agents', `?labelSelector=${encodeURIComponent(`drover.dev/deployment=${deployment}`)}`);
+    return items.length === want && items.every((a) => a.status?.phase === 'Running') ? items : undefined;
+  }, 90_000, 250);
+  const counts: Record<string, number> = {};
+  for (const a of agentsOf) counts[a.spec.containerName] = (counts[a.spec.containerName] ?? 0) + 1;
+  return counts;
+}
+
+async function deleteDeployment(name: string) {
+  await run(['delete', 'agentdeployment', name, '-n', NS]);
+  await eventually(`agents of ${name} gone`, async () => {
+    const left = await list('agents', `?labelSelector=${encodeURIComponent(`drover.dev/deployment=${name}`)}`);
+    return left.length === 0 && ![...liveAgentProcesses().keys()].some((id) => id.startsWith(`${name}-`));
+  }, 60_000, 250);
+}
+
+beforeAll(async () => {
+  managerPort = await freePort();
+  m = await startManager({ port: managerPort });
+  const applied = await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Cluster
+metadata: {name: ${NS}}
+spec:
+  failurePolicy: {heartbeatInterval: 1s, gracePeriod: 4s}
+  rebalancePolicy: {enabled: false}
+`);
+  expect(applied.code).toBe(0);
+  joinToken = (await run(['token', 'create', '--join', '--cluster', NS])).stdout.trim();
+  await startNode('node-a', 'a');
+  await startNode('node-b', 'b');
+  await startNode('node-c', 'c');
+  const hosts = await run(['apply', '-f', '-'], [
+    hostYaml('c1', 'node-a', ['cpu']), hostYaml('c2', 'node-a', ['cpu', 'gpu']),
+    hostYaml('c3', 'node-b', ['cpu']), hostYaml('c4', 'node-b', ['cpu', 'gpu']),
+    hostYaml('c5', 'node-c', ['cpu', 'gpu', 'fpga']), hostYaml('c6', 'node-c', ['cpu', 'gpu', 'fpga']),
+  ].join('---\n'));
+  expect(hosts.code).toBe(0);
+  await eventually('six agent hosts Running', async () => (await list('containers')).filter((c) => c.status?.phase === 'Running').length === 6, 60_000);
+}, 120_000);
+
+afterAll(async () => {
+  for (const a of Object.values(agents)) await a.stop().catch(() => undefined);
+  for (const p of Object.values(proxies)) await p.close();
+  await cleanup();
+});
+
+describe('30 agents with each strategy', () => {
+  it.each([
+    ['LeastLoaded', '{strategy: LeastLoaded}', (c: Record<string, number>) => expect(Object.values(c).sort()).toEqual([5, 5, 5, 5, 5, 5])],
+    ['RoundRobin', '{strategy: RoundRobin}', (c: Record<string, number>) => expect(Object.values(c).sort()).toEqual([5, 5, 5, 5, 5, 5])],
+    ['Spread', '{strategy: Spread, spreadBy: node}', (c: Record<string, number>) => {
+      const perNode = { a: (c.c1 ?? 0) + (c.c2 ?? 0), b: (c.c3 ?? 0) + (c.c4 ?? 0), c: (c.c5 ?? 0) + (c.c6 ?? 0) };
+      expect(perNode).toEqual({ a: 10, b: 10, c: 10 });
+    }],
+    ['ResourceOptimal', '{strategy: ResourceOptimal}', (c: Record<string, number>) => expect(Object.values(c).sort((x, y) => y - x)).toEqual([10, 10, 10])],
+    ['CapabilityMatch', '{strategy: CapabilityMatch, requiredCapabilities: [gpu]}', (c: Record<string, number>) => {
+      // c2 and c4 have gpu and nothing more that is unneeded: they fill first; c5/c6 (fpga too) take the rest; c1/c3 lack gpu
+      expect(c.c2).toBe(10);
+      expect(c.c4).toBe(10);
+      expect((c.c5 ?? 0) + (c.c6 ?? 0)).toBe(10);
+      expect(c.c1 ?? 0).toBe(0);
+      expect(c.c3 ?? 0).toBe(0);
+    }],
+  ])('%s', async (strategy, placement, check) => {
+    const name = strategy.toLowerCase();
+    expect((await run(['apply', '-f', '-'], deploymentYaml(name, 30, placement))).code).toBe(0);
+    check(await runningByContainer(name, 30));
+    const live = liveAgentProcesses();
+    const mine = [...live].filter(([id]) => id.startsWith(`${name}-`));
+    expect(mine.length).toBe(30);
+    expect(mine.every(([, pids]) => pids.length === 1)).toBe(true);
+    await deleteDeployment(name);
+  }, 180_000);
+});
+
+describe('failover', () => {
+  it('killing a node agent moves its agents elsewhere with Events, and no agent id ever runs twice', async () => {
+    expect((await run(['apply', '-f', '-'], deploymentYaml('survivor', 12, '{strategy: LeastLoaded}'))).code).toBe(0);
+    await runningByContainer('survivor', 12);
+    const onA = (await list('agents')).filter((a) => a.status?.nodeName === 'node-a').map((a) => a.metadata.name);
+    expect(onA.length).toBeGreaterThan(0);
+    let duplicate = '';
+    const watcher = setInterval(() => {
+      for (const [id, pids] of liveAgentProcesses()) if (pids.length > 1) duplicate = `${id}: ${pids}`;
+    }, 100);
+    try {
+      await agents['node-a'].kill9();
+      const counts = await eventually('all 12 Running off node-a', async () => {
+        const items = await list('agents', `?labelSelector=${encodeURIComponent('drover.dev/deployment=survivor')}`);
+        return items.length === 12 && items.every((a) => a.status?.phase === 'Running' && a.status?.nodeName !== 'node-a') ? items : undefined;
+      }, 90_000, 250);
+      expect(counts.length).toBe(12);
+    } finally {
+      clearInterval(watcher);
+    }
+    expect(duplicate).toBe('');
+    // the same agent ids, now elsewhere, each moved with an Event naming why
+    const events = (await list('events')).filter((e) => e.reason === 'Migrated' && onA.includes(e.involvedObject.name));
+    expect(new Set(events.map((e) => e.involvedObject.name))).toEqual(new Set(onA));
+    expect(events[0].message).toMatch(/node-a/);
+    await startNode('node-a', 'a'); // back for the next tests (same data dir is not needed: a new identity is fine)
+  }, 150_000);
+
+  it('a partitioned node fences itself, the others take over, and nothing runs twice', async () => {
+    const onB = (await list('agents')).filter((a) => a.status?.nodeName === 'node-b');
+    expect(onB.length).toBeGreaterThan(0);
+    const pidsBefore = liveAgentProcesses();
+    let duplicate = '';
+    const watcher = setInterval(() => {
+      for (const [id, pids] of liveAgentProcesses()) if (pids.length > 1) duplicate = `${id}: ${pids}`;
+    }, 100);
+    try {
+      await proxies['node-b'].cut();
+      // node-b's agent process is alive but cut off: after the grace period it stops its agents itself
+      await eventually('node-b fenced its agents', async () => onB.every((a) => !(liveAgentProcesses().get(a.metadata.name) ?? []).some((p) => pidsBefore.get(a.metadata.name)?.includes(p))), 30_000, 200);
+      await eventually('survivors Running off node-b', async () => {
+        const items = await list('agents', `?labelSelector=${encodeURIComponent('drover.dev/deployment=survivor')}`);
+        return items.length === 12 && items.every((a) => a.status?.phase === 'Running' && a.status?.nodeName !== 'node-b');
+      }, 90_000, 250);
+    } finally {
+      clearInterval(watcher);
+    }
+    expect(duplicate).toBe('');
+    await proxies['node-b'].heal();
+    await eventually('node-b Ready again', async () => (await api(m, 'GET', `${BASE}/nodes/node-b`)).body.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'), 30_000);
+    await sleep(3000);
+    // healed: node-b does not start its old agents again
+    for (const [id, pids] of liveAgentProcesses()) expect([id, pids.length]).toEqual([id, 1]);
+  }, 150_000);
+});
+
+describe('rebalancing', () => {
+  it('a new node receives agents from the rebalancer within one period, never more than the budget at once, as the dry run planned', async () => {
+    await startNode('node-d', 'd');
+    const hosts = await run(['apply', '-f', '-'], [hostYaml('c7', 'node-d', ['cpu']), hostYaml('c8', 'node-d', ['cpu'])].join('---\n'));
+    expect(hosts.code).toBe(0);
+    await eventually('c7, c8 Running', async () => (await list('containers')).filter((c) => ['c7', 'c8'].includes(c.metadata.name) && c.status?.phase === 'Running').length === 2, 30_000);
+    const dry = await run(['rebalance', '-n', NS, '--dry-run']);
+    expect(dry.code).toBe(0);
+    const planned = [...dry.stdout.matchAll(/^(survivor-[a-z0-9]{5})\s+(c\d)\S*\s+(c\d)/gm)].map((x) => ({ agent: x[1], from: x[2], to: x[3] }));
+    expect(planned.length).toBeGreaterThan(0);
+    expect(planned.every((p) => ['c7', 'c8'].includes(p.to))).toBe(true);
+
+    // turn the periodic rebalancer on: it must act within one period
+    const period = 5;
+    await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Cluster
+metadata: {name: ${NS}}
+spec:
+  failurePolicy: {heartbeatInterval: 1s, gracePeriod: 4s}
+  rebalancePolicy: {enabled: true, interval: ${period}s, threshold: 0.2, maxMigrationsPerRound: 2}
+`);
+    const t0 = Date.now();
+    let maxInFlight = 0;
+    let firstMoveAt = 0;
+    await eventually('agents on node-d', async () => {
+      const items = await list('agents', `?labelSelector=${encodeURIComponent('drover.dev/deployment=survivor')}`);
+      const inFlight = items.filter((a) => a.metadata.annotations?.['drover.dev/replaces'] || a.status?.phase !== 'Running').length;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const onD = items.filter((a) => ['c7', 'c8'].includes(a.spec.containerName) && a.status?.phase === 'Running');
+      if (onD.length && !firstMoveAt) firstMoveAt = Date.now();
+      return onD.length >= planned.length;
+    }, 120_000, 100);
+    expect(firstMoveAt - t0).toBeLessThanOrEqual((period + 5) * 1000);
+    expect(maxInFlight).toBeLessThanOrEqual(2); // maxMigrationsPerRound 2 and maxUnavailable 2
+    const rebalanced = (await list('events')).filter((e) => e.reason === 'Rebalanced');
+    expect(rebalanced.length).toBeGreaterThanOrEqual(planned.length);
+    // the first round moved exactly the agents the dry run named
+    const movedAgents = rebalanced.map((e) => /moved (survivor-[a-z0-9]{5})/.exec(e.message)?.[1]);
+    for (const p of planned.slice(0, 2)) expect(movedAgents).toContain(p.agent);
+  }, 180_000);
+});
