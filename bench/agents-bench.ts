@@ -98,9 +98,16 @@ apply.stdin.end(manifest);
 await new Promise((r) => apply.on('exit', r));
 const applied = (performance.now() - a0) / 1000;
 let lastCount = 0;
+let lastProgress = a0;
 const allUp = await until(`${REPLICAS} agents Running`, async () => {
   const items = await listAgents();
-  lastCount = items.filter(running).length;
+  const count = items.filter(running).length;
+  // Progress on stderr every ~10 s, so a slow run shows where it stands.
+  if (performance.now() - lastProgress >= 10_000) {
+    lastProgress = performance.now();
+    console.error(`  ${((performance.now() - a0) / 1000).toFixed(0)} s: ${items.length} agents, ${count} Running`);
+  }
+  lastCount = count;
   return lastCount >= REPLICAS ? items : undefined;
 });
 const applySecs = (performance.now() - a0) / 1000;
