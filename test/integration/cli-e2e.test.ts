@@ -112,8 +112,16 @@ describe('concurrency and validation errors', () => {
     const created = await api(m, 'POST', '/apis/drover.dev/v1alpha1/namespaces/default/agentdeployments', body);
     expect(created.status).toBe(201);
     const path = '/apis/drover.dev/v1alpha1/namespaces/default/agentdeployments/c409';
-    const a = structuredClone(created.body);
-    const b = structuredClone(created.body);
+    // controllers write status right after a create; wait until the object is quiet before racing two writers
+    let current = created.body;
+    for (let quiet = 0; quiet < 6; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      const now = (await api(m, 'GET', path)).body;
+      quiet = now.metadata.resourceVersion === current.metadata.resourceVersion ? quiet + 1 : 0;
+      current = now;
+    }
+    const a = structuredClone(current);
+    const b = structuredClone(current);
     a.spec.replicas = 2;
     b.spec.replicas = 3;
     expect((await api(m, 'PUT', path, a)).status).toBe(200);

@@ -216,7 +216,8 @@ describe('process runtime: health checks', () => {
 describe('process runtime: logs and usage', () => {
   it('captures output, rotates the files, and hands out new output once', async () => {
     const { rt, dataDir } = makeRuntime({ log: { maxBytes: 2048, maxFiles: 3 } });
-    const script = `for (let i = 0; i < 200; i++) console.log('line ' + i + ' ' + 'x'.repeat(40)); setInterval(() => {}, 1000)`;
+    // one line per millisecond: the runtime rotates between the chunks it reads, so a single burst could land in one file
+    const script = `let i = 0; const t = setInterval(() => { console.log('line ' + i + ' ' + 'x'.repeat(40)); if (++i === 200) clearInterval(t); }, 1); setInterval(() => {}, 1000)`;
     await rt.deploy(req('chatty', { command: [NODE, '-e', script] }));
     await eventually('the last line', async () => (await rt.logs(NS, 'chatty')).includes('line 199 '), 10_000);
     const dir = join(dataDir, 'containers', NS, 'chatty');
