@@ -146,4 +146,5 @@ console.log(allUp
   : `apply of a ${REPLICAS}-replica AgentDeployment: only ${lastCount}/${REPLICAS} Running after ${TIMEOUT_MS / 1000} s`);
 console.log(`failover: ${failover}`);
 b.stop();
+if (process.env.DROVER_BENCH_PROF) await sleep(5000); // let the profiled manager write its profile
 process.exit(allUp ? 0 : 1);

@@ -48,6 +48,9 @@ export function createClusterController(opts: ClusterControllerOptions): Control
       const cluster = opts.informers.informer(clusters.key).cache.get(undefined, req.name);
       if (!cluster) lastWrite.delete(req.name);
       if (!cluster || cluster.metadata.deletionTimestamp) return;
+      // Throttle before computing, not just before writing: the status walks every member of the Cluster.
+      const wait = (lastWrite.get(req.name) ?? -Infinity) + STATUS_WRITE_INTERVAL_MS - ctx.clock.now();
+      if (wait > 0) return { requeueAfter: wait };
       const cacheOf = (rt: ResourceType) => opts.informers.informer(rt.key).cache.list(req.name);
       const diff = reconcileCluster(
         cluster,
@@ -59,12 +62,10 @@ export function createClusterController(opts: ClusterControllerOptions): Control
         },
         ctx.clock.now(),
       );
+      // Counts change with every member write; one status computation per second per Cluster is plenty,
+      // and the requeue above makes sure the last change is written (reconciles are level-based).
+      lastWrite.set(req.name, ctx.clock.now());
       if (diff.status) {
-        // Counts change with every member write; one status write per second per Cluster is plenty, and
-        // the requeue makes sure the last change is written (reconciles are level-based).
-        const wait = (lastWrite.get(req.name) ?? -Infinity) + STATUS_WRITE_INTERVAL_MS - ctx.clock.now();
-        if (wait > 0) return { requeueAfter: wait };
-        lastWrite.set(req.name, ctx.clock.now());
         try {
           // /status semantics: only status changes; the cached resourceVersion guards against lost updates.
           await opts.store.update(clusters.key, { ...cluster, status: diff.status });

@@ -11,9 +11,21 @@ const SUFFIX: Record<string, number> = {
 };
 
 /** The value of a quantity in base units (cores for cpu, bytes for memory). */
+const QUANTITY_RE = new RegExp(QUANTITY_PATTERN);
+/** Parsed quantities: controllers re-read the same few strings ("250m", "128Mi") for every object. */
+const parsed = new Map<string, number>();
+
 export function parseQuantity(q: number | string): number {
   if (typeof q === 'number') return q;
-  if (!new RegExp(QUANTITY_PATTERN).test(q)) {
+  const hit = parsed.get(q);
+  if (hit !== undefined) return hit;
+  const value = parseQuantityString(q);
+  if (parsed.size < 10_000) parsed.set(q, value);
+  return value;
+}
+
+function parseQuantityString(q: string): number {
+  if (!QUANTITY_RE.test(q)) {
     throw new RangeError(`invalid quantity "${q}": use e.g. 500m, 2, 256Mi or 1Gi`);
   }
   const m = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(.*)$/.exec(q)!;

@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { DeleteOptions, ListOptions, ListResult, ResourceKey, Store, Watcher, WatchOptions } from '../core/store.ts';
 import type { KubeObject, WatchEvent } from '../core/types.ts';
 import { BadRequest, Gone, Invalid } from '../core/errors.ts';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../core/selectors.ts';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from '../core/selectors.ts';
 import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from './store-errors.ts';
 import { desiredChanged, jsonEqual } from './object-diff.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
@@ -217,8 +217,11 @@ class SqliteStoreImpl implements SqliteStore {
         remaining = (this.q(`SELECT COUNT(*) AS n FROM objects WHERE ${where}`).get(...params) as { n: number }).n - limit;
       }
     } else {
-      // Selectors need the parsed object; the remaining count needs every later match too.
+      // Selectors need the parsed object; the remaining count needs every later match too. An equality
+      // requirement's value must appear, JSON-quoted, in the stored text: rows without it are skipped unparsed.
+      const needles = mustContain(label, field);
       for (const r of this.q(`SELECT data FROM objects WHERE ${where} ORDER BY namespace, name`).iterate(...params) as Iterable<Row>) {
+        if (needles.some((n) => !r.data.includes(n))) continue;
         const obj = JSON.parse(r.data) as KubeObject;
         if ((label && !matchesLabels(label, obj.metadata.labels)) || (field && !matchesFields(field, obj))) continue;
         if (!limit || items.length < limit) items.push(obj);
@@ -325,4 +328,17 @@ class SqliteStoreImpl implements SqliteStore {
     this.stmts.clear();
     this.db.close();
   }
+}
+
+/**
+ * Text every matching object's stored JSON must contain: the value of an equality requirement, as long as
+ * JSON would store it verbatim (no quotes, backslashes or control characters). Numbers and booleans are
+ * stored unquoted, so the bare value is used, never the quoted one.
+ */
+function mustContain(label: LabelSelector | undefined, field: FieldSelector | undefined): string[] {
+  const verbatim = (v: string) => v !== '' && !/["\\\u0000-\u001f]/.test(v);
+  const out: string[] = [];
+  for (const r of label?.requirements ?? []) if (r.operator === 'In' && r.values.length === 1 && verbatim(r.values[0])) out.push(r.values[0]);
+  for (const r of field?.requirements ?? []) if (r.operator === '=' && verbatim(r.value)) out.push(r.value);
+  return out;
 }

@@ -75,6 +75,24 @@ describe('sqlite store specifics', () => {
     await s2.close();
   });
 
+  it.each([
+    ['a numeric field', 'spec.replicas=3', ['three']],
+    ['a boolean field', 'spec.paused=true', ['three']],
+    ['a string field', 'spec.owner=ann', ['one']],
+    ['a value JSON escapes', 'spec.owner=a"b', ['two']],
+    ['no match at all', 'spec.owner=zed', []],
+  ])('selects by %s (the unparsed-row prefilter never drops a match)', async (_what, fieldSelector, want) => {
+    const s = await openSqliteStore({ path: ':memory:' });
+    const mk = (name: string, spec: Record<string, unknown>) =>
+      s.create('things.drover.dev', { apiVersion: 'drover.dev/v1alpha1', kind: 'Thing', metadata: { name, namespace: 'ns' }, spec });
+    await mk('one', { owner: 'ann', replicas: 1, paused: false });
+    await mk('two', { owner: 'a"b', replicas: 2 });
+    await mk('three', { owner: 'bob', replicas: 3, paused: true });
+    const r = await s.list('things.drover.dev', { fieldSelector });
+    expect(r.items.map((o) => o.metadata.name)).toEqual(want);
+    await s.close();
+  });
+
   it('close() stops watchers', async () => {
     const s = await openSqliteStore({ path: ':memory:' });
     const events: WatchEvent[] = [];
