@@ -31,6 +31,20 @@ describe('drover up', () => {
         return r.code === 0 && JSON.parse(r.stdout).status?.phase === 'Running';
       }, 60_000, 500);
       expect(await (await fetch('http://127.0.0.1:18080/')).text()).toBe('hello from drover\n');
+      // the quickstart's trading agents run inside its agent-host containers
+      const agentsOf = async (deployment: string) => {
+        const r = await drover(['get', 'agents', '-l', `drover.dev/deployment=${deployment}`, '-o', 'json'], { config: userConfig });
+        return r.code === 0 ? (JSON.parse(r.stdout).items as Array<{ metadata: { name: string }; status?: { phase?: string } }>) : [];
+      };
+      await eventually('4 trading agents Running', async () => (await agentsOf('trading')).filter((a) => a.status?.phase === 'Running').length === 4, 60_000, 500);
+      // the sample agents apply into the same fleet, run, and their output reaches `drover logs`
+      const samples = await drover(['apply', '-f', 'manifests/examples/agents.yaml'], { config: userConfig });
+      expect(samples.code).toBe(0);
+      const risk = await eventually('a risk agent Running', async () => (await agentsOf('risk')).find((a) => a.status?.phase === 'Running'), 60_000, 500);
+      await eventually('risk agent output in drover logs', async () => {
+        const logs = await drover(['logs', `agent/${risk.metadata.name}`], { config: userConfig });
+        return logs.code === 0 && logs.stdout.includes(risk.metadata.name);
+      }, 30_000, 1000);
     } finally {
       expect(await up.stop()).toBe(0);
     }
