@@ -3,12 +3,8 @@
 //  2. watch delivery latency p50/p99 with 100 watchers (time from POST sent to event received),
 //  3. manager RSS after 10,000 objects.
 // Usage: node bench/api-bench.ts [--objects 10000] [--watchers 100] [--paced 500]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { startBenchManager, machine, sleep } from './bench-util.ts';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -17,37 +13,11 @@ const WATCHERS = Number(args.get('watchers') ?? 100);
 const PACED = Number(args.get('paced') ?? 500);
 const IN_FLIGHT = 16;
 const NS = 'default';
-const REPO = resolve(import.meta.dirname, '..');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const port: number = await new Promise((done) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => done(p));
-  });
-});
-const dataDir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
-const url = `http://127.0.0.1:${port}`;
-const mgr = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, DROVER_LOG_LEVEL: 'warn' },
-});
-const stopManager = () => {
-  mgr.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
-};
-process.on('exit', stopManager);
-
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${url}/readyz`)).ok) break;
-  } catch {
-    if (i > 600) throw new Error('manager did not start');
-  }
-  await sleep(50);
-}
-const cfg = parse(readFileSync(join(dataDir, 'admin.config'), 'utf8'));
-const token = cfg.contexts[0].context.token;
+const b = await startBenchManager();
+const { url, token } = b;
+const mgr = b.proc;
+const stopManager = () => b.stop();
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 const base = `${url}/apis/drover.dev/v1alpha1/namespaces/${NS}/containers`;
 
@@ -124,7 +94,7 @@ await sleep(1000);
 const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${mgr.pid}/status`, 'utf8'))![1]);
 const list = (await (await fetch(`${base}?limit=1`, { headers })).json()) as { metadata: { remainingItemCount: number } };
 
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log(`machine: ${machine()}`);
 console.log(`creates through the API: ${remaining} objects in ${secs.toFixed(2)} s = ${(remaining / secs).toFixed(0)} objects/s (${IN_FLIGHT} in flight)`);
 console.log(`watch delivery latency, ${WATCHERS} watchers x ${PACED} events (${latencies.length}/${want} delivered): p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`);
 console.log(`manager RSS after ${OBJECTS} objects: ${(rssKb / 1024).toFixed(0)} MiB (list reports ${list.metadata.remainingItemCount + 1} containers)`);

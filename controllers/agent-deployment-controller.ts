@@ -9,9 +9,9 @@ import { isApiError } from '../core/errors.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import { reconcileAgentDeployment } from '../reconcilers/agent-deployment-reconciler.ts';
 import { createController, type Controller, type InformerSource } from './controller.ts';
-import { createEventRecorder, type EventRecorder } from './event-recorder.ts';
+import type { EventRecorder } from './event-recorder.ts';
 import { createFreshView } from './fresh-view.ts';
-import { mustResolve } from './resolve-kind.ts';
+import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
 
 export interface AgentDeploymentControllerOptions {
   informers: InformerSource;
@@ -29,19 +29,8 @@ const controllerOwner = (o: KubeObject) => o.metadata.ownerReferences?.find((r) 
 
 export function createAgentDeploymentController(opts: AgentDeploymentControllerOptions): Controller {
   const clock = opts.clock ?? realClock;
-  const rt = {
-    deployments: mustResolve(opts.registry, 'AgentDeployment'),
-    agents: mustResolve(opts.registry, 'Agent'),
-    containers: mustResolve(opts.registry, 'Container'),
-  };
-  const recorder = opts.recorder ?? createEventRecorder({
-    store: opts.store, component: 'agentdeployment-controller', logger: opts.logger, clock, resource: mustResolve(opts.registry, 'Event').key,
-  });
-  const inf = {
-    deployments: opts.informers.informer(rt.deployments.key),
-    agents: opts.informers.informer(rt.agents.key),
-    containers: opts.informers.informer(rt.containers.key),
-  };
+  const { rt, inf } = kindsWithInformers(opts.registry, opts.informers, { deployments: 'AgentDeployment', agents: 'Agent', containers: 'Container' });
+  const recorder = recorderFor(opts, 'agentdeployment-controller', clock);
   inf.agents.addIndexers({
     [AGENTS_BY_OWNER_INDEX]: (a) => {
       const o = controllerOwner(a);

@@ -16,9 +16,9 @@ import {
 } from '../reconcilers/agent-migration.ts';
 import { failurePolicyOf } from '../reconcilers/node-lifecycle.ts';
 import { createController, type Controller, type InformerSource, type Request } from './controller.ts';
-import { createEventRecorder, type EventRecorder } from './event-recorder.ts';
+import type { EventRecorder } from './event-recorder.ts';
 import { createFreshView } from './fresh-view.ts';
-import { mustResolve } from './resolve-kind.ts';
+import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
 
 export const RR_CURSOR_ANNOTATION = 'drover.dev/rr-cursor';
 export const UNSCHEDULABLE_RETRY_MS = 5000;
@@ -64,23 +64,8 @@ function withoutBinding(spec: AgentSpec): Record<string, unknown> {
 export function createAgentSchedulingController(opts: AgentSchedulingControllerOptions): Controller {
   const clock = opts.clock ?? realClock;
   const managerStartedAt = opts.managerStartedAt ?? clock.now();
-  const rt = {
-    clusters: mustResolve(opts.registry, 'Cluster'),
-    nodes: mustResolve(opts.registry, 'Node'),
-    containers: mustResolve(opts.registry, 'Container'),
-    agents: mustResolve(opts.registry, 'Agent'),
-    deployments: mustResolve(opts.registry, 'AgentDeployment'),
-  };
-  const recorder = opts.recorder ?? createEventRecorder({
-    store: opts.store, component: 'agent-scheduler', logger: opts.logger, clock, resource: mustResolve(opts.registry, 'Event').key,
-  });
-  const inf = {
-    clusters: opts.informers.informer(rt.clusters.key),
-    nodes: opts.informers.informer(rt.nodes.key),
-    containers: opts.informers.informer(rt.containers.key),
-    agents: opts.informers.informer(rt.agents.key),
-    deployments: opts.informers.informer(rt.deployments.key),
-  };
+  const { rt, inf } = kindsWithInformers(opts.registry, opts.informers, { clusters: 'Cluster', nodes: 'Node', containers: 'Container', agents: 'Agent', deployments: 'AgentDeployment' });
+  const recorder = recorderFor(opts, 'agent-scheduler', clock);
   const fresh = createFreshView();
   const nsOf = (o: KubeObject): Request[] => (o.metadata.namespace ? [{ name: o.metadata.namespace }] : []);
 

@@ -13,8 +13,8 @@ import { reconcileContainer, TaskLabels } from '../reconcilers/container-reconci
 import { failurePolicyOf } from '../reconcilers/node-lifecycle.ts';
 import type { ObjectPatch } from '../reconcilers/types.ts';
 import { createController, requestKey, type Controller, type InformerSource, type Request } from './controller.ts';
-import { createEventRecorder, type EventRecorder } from './event-recorder.ts';
-import { mustResolve } from './resolve-kind.ts';
+import type { EventRecorder } from './event-recorder.ts';
+import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
 
 export interface ContainerControllerOptions {
   informers: InformerSource;
@@ -42,21 +42,8 @@ const EXPECTATION_RECHECK_MS = 50;
 export function createContainerController(opts: ContainerControllerOptions): Controller {
   const clock = opts.clock ?? realClock;
   const managerStartedAt = opts.managerStartedAt ?? clock.now();
-  const rt = {
-    containers: mustResolve(opts.registry, 'Container'),
-    nodes: mustResolve(opts.registry, 'Node'),
-    tasks: mustResolve(opts.registry, 'Task'),
-    clusters: mustResolve(opts.registry, 'Cluster'),
-  };
-  const recorder = opts.recorder ?? createEventRecorder({
-    store: opts.store, component: 'container-controller', logger: opts.logger, clock, resource: mustResolve(opts.registry, 'Event').key,
-  });
-  const inf = {
-    containers: opts.informers.informer(rt.containers.key),
-    nodes: opts.informers.informer(rt.nodes.key),
-    tasks: opts.informers.informer(rt.tasks.key),
-    clusters: opts.informers.informer(rt.clusters.key),
-  };
+  const { rt, inf } = kindsWithInformers(opts.registry, opts.informers, { containers: 'Container', nodes: 'Node', tasks: 'Task', clusters: 'Cluster' });
+  const recorder = recorderFor(opts, 'container-controller', clock);
   const nsKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
   inf.tasks.addIndexers({
     [ContainerIndexes.tasksByContainer]: (t) => {
