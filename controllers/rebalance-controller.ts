@@ -10,6 +10,7 @@ import { isApiError } from '../core/errors.ts';
 import { realClock, type Clock } from '../core/clock.ts';
 import { isAgentHost } from '../core/agent-host-load.ts';
 import { planRebalance, type PlannedMove, type RebalancePlan } from '../reconcilers/rebalance-planner.ts';
+import { scheduleAgents } from '../reconcilers/agent-scheduler.ts';
 import {
   Annotations, REBALANCER, deploymentMovePolicy, deploymentOf, inFlightReplacements, isNodeReady, rebalancePolicyOf, timeMs,
 } from '../reconcilers/rebalance-policy.ts';
@@ -46,6 +47,9 @@ interface ClusterState {
   /** A Node/Container event asked for a round at this time. */
   triggeredAt?: number;
 }
+
+/** Set by `POST /api/v1/cluster/agents/{id}/migrate` (api/seed-cluster-api.ts): a target container, or `any`. */
+export const MIGRATE_REQUESTED_ANNOTATION = 'drover.dev/migrate-requested';
 
 const MOVER_ANNOTATIONS: readonly string[] = [Annotations.replaces, Annotations.lastMoved, Annotations.movedBy, Annotations.moveReason];
 
@@ -95,7 +99,11 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
     logger: opts.logger,
     clock: opts.clock,
     // Our replacements changing phase decide when a move completes.
-    watches: [{ resource: rt.agent.key, map: (a) => (a.metadata.namespace && a.metadata.annotations?.[Annotations.movedBy] === REBALANCER ? [{ name: a.metadata.namespace }] : []) }],
+    watches: [{
+      resource: rt.agent.key,
+      map: (a) => (a.metadata.namespace && (a.metadata.annotations?.[Annotations.movedBy] === REBALANCER || a.metadata.annotations?.[MIGRATE_REQUESTED_ANNOTATION])
+        ? [{ name: a.metadata.namespace }] : []),
+    }],
     async reconcile(req, ctx): Promise<Result> {
       const ns = req.name;
       const cluster = cache(rt.cluster).get(undefined, ns);
@@ -141,7 +149,15 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
         return { requeueAfter: Math.max(1, nextCheck) };
       }
 
-      // 2. Is a round due?
+      // 2. Migrations requested through the API: make-before-break moves like the rebalancer's own.
+      const requestedMoves = agents.filter((a) => a.metadata.annotations?.[MIGRATE_REQUESTED_ANNOTATION] && !a.metadata.deletionTimestamp);
+      if (requestedMoves.length > 0) {
+        const view = { nodes: cache(rt.node).list(ns), containers: cache(rt.container).list(ns), agents, now };
+        for (const old of requestedMoves) await startRequestedMove(old, view, now, ctx.logger);
+        return { requeueAfter: RECHECK_MS };
+      }
+
+      // 3. Is a round due?
       const policy = rebalancePolicyOf(cluster);
       const st = stateOf(ns);
       const requested = cluster.metadata.annotations?.[Annotations.rebalanceRequested];
@@ -156,7 +172,7 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
         return { requeueAfter: Math.max(1, Math.min(...waits)) };
       }
 
-      // 3. Plan and start the moves.
+      // 4. Plan and start the moves.
       const plan = planRebalance({
         cluster, agents, deployments, nodes: cache(rt.node).list(ns), containers: cache(rt.container).list(ns),
       }, now);
@@ -177,6 +193,34 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
       return { requeueAfter: started > 0 ? RECHECK_MS : policy.enabled ? policy.intervalMs : 0 };
     },
   });
+
+  /** Start one requested move (target from the annotation, else the scheduler's choice), then clear the request. */
+  async function startRequestedMove(old: KubeObject, view: { nodes: KubeObject[]; containers: KubeObject[]; agents: KubeObject[]; now: number }, now: number, logger: Logger): Promise<void> {
+    const wanted = old.metadata.annotations![MIGRATE_REQUESTED_ANNOTATION];
+    const from = String(old.spec?.containerName ?? '');
+    const nodeOf = (c: string) => String(view.containers.find((x) => x.metadata.name === c)?.status?.nodeName ?? '');
+    let to: string | undefined = wanted !== 'any' ? wanted : undefined;
+    let reason = 'requested';
+    if (!to) {
+      const pending = { ...old, spec: { ...old.spec, containerName: undefined } };
+      const plan = scheduleAgents([pending], view, { seed: old.metadata.namespace, exclude: { [old.metadata.name]: [from] } });
+      to = plan.bindings[0]?.container;
+      if (!to) reason = plan.unschedulable[0]?.message ?? 'no container fits';
+    }
+    const annotations = { ...old.metadata.annotations };
+    delete annotations[MIGRATE_REQUESTED_ANNOTATION];
+    await opts.store.update(rt.agent.key, { ...old, metadata: { ...old.metadata, annotations } });
+    if (!to || to === from) {
+      await opts.recorder.record(old, 'Warning', RebalanceEventReasons.MigrationFailed, `migration of ${old.metadata.name} requested but not started: ${to === from ? `it already runs in ${from}` : reason}`);
+      return;
+    }
+    const move: PlannedMove = {
+      agent: old.metadata.name, deployment: deploymentOf(old) ?? old.metadata.name,
+      from: { container: from, node: nodeOf(from) }, to: { container: to, node: nodeOf(to) }, reason,
+    };
+    const created = await opts.store.create(rt.agent.key, replacementAgent(old, move, now));
+    logger.info('requested migration started', { agent: old.metadata.name, replacement: created.metadata.name, from, to });
+  }
 
   async function deleteIgnoringGone(obj: KubeObject): Promise<void> {
     try {

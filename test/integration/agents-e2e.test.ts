@@ -269,3 +269,63 @@ spec:
     expect(liveAgentProcesses().size).toBe((await list('agents')).filter((a) => a.status?.phase === 'Running').length);
   }, 180_000);
 });
+
+describe('planned moves', () => {
+  const agentsOf = (d: string) => list('agents', `?labelSelector=${encodeURIComponent(`drover.dev/deployment=${d}`)}`);
+
+  /** Follow a make-before-break move: the replacement's process must be up before the old one's goes. */
+  async function followMove(oldName: string, what: string) {
+    let newUpAt = 0;
+    let oldGoneAt = 0;
+    let replacement = '';
+    const oldPid = liveAgentProcesses().get(oldName)?.[0];
+    expect(oldPid).toBeDefined();
+    await eventually(what, async () => {
+      const live = liveAgentProcesses();
+      const items = await list('agents');
+      const repl = items.find((a) => a.metadata.annotations?.['drover.dev/replaces'] === oldName);
+      if (repl) replacement = repl.metadata.name;
+      if (replacement && !newUpAt && live.has(replacement)) newUpAt = Date.now();
+      if (!oldGoneAt && !live.get(oldName)?.includes(oldPid!)) oldGoneAt = Date.now();
+      return replacement && oldGoneAt && !items.some((a) => a.metadata.name === oldName) && repl?.status?.phase === 'Running';
+    }, 60_000, 50);
+    expect(newUpAt).toBeGreaterThan(0);
+    expect(newUpAt).toBeLessThanOrEqual(oldGoneAt);
+    return (await list('agents')).find((a) => a.metadata.name === replacement)!;
+  }
+
+  it('drover scale changes the number of replicas', async () => {
+    // quiet the rebalancer so it does not move what this test moves
+    await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Cluster
+metadata: {name: ${NS}}
+spec:
+  failurePolicy: {heartbeatInterval: 1s, gracePeriod: 4s}
+  rebalancePolicy: {enabled: false}
+`);
+    expect((await run(['apply', '-f', '-'], deploymentYaml('mover', 2, '{strategy: LeastLoaded}'))).code).toBe(0);
+    await runningByContainer('mover', 2);
+    const scaled = await run(['scale', 'agentdeployment', 'mover', '--replicas', '4', '-n', NS]);
+    expect(scaled.stdout).toMatch(/^agentdeployment\.drover\.dev\/mover scaled$/m);
+    await runningByContainer('mover', 4);
+  }, 90_000);
+
+  it('drover migrate starts the replacement in the target container before it stops the old agent', async () => {
+    const victim = (await agentsOf('mover')).find((a) => a.spec.containerName !== 'c5')!;
+    const cli = run(['migrate', 'agent', victim.metadata.name, '--to', 'c5', '-n', NS]);
+    const repl = await followMove(victim.metadata.name, 'drover migrate done');
+    expect((await cli).code).toBe(0);
+    expect(repl.spec.containerName).toBe('c5');
+    expect(repl.status.nodeName).toBe('node-c');
+  }, 90_000);
+
+  it('the seed API migrate request is carried out make-before-break too', async () => {
+    const victim = (await agentsOf('mover')).find((a) => a.spec.containerName !== 'c6')!;
+    const r = await api(m, 'POST', `/api/v1/cluster/agents/${victim.metadata.name}/migrate?namespace=${NS}`, { to: 'c6' });
+    expect(r.status).toBe(202);
+    const repl = await followMove(victim.metadata.name, 'seed migrate done');
+    expect(repl.spec.containerName).toBe('c6');
+    const moved = (await list('events')).filter((e) => e.reason === 'Rebalanced' && e.message.includes(victim.metadata.name));
+    expect(moved.length).toBe(1);
+  }, 90_000);
+});
