@@ -190,6 +190,12 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
       if (started > 0 || why === 'requested') {
         await opts.recorder.record(cluster, 'Normal', RebalanceEventReasons.RebalanceRound, roundMessage(why, plan, started));
       }
+      // Agents placed moments ago (e.g. before every agent host was up) are too young to move: come back
+      // when they are old enough instead of a whole interval later.
+      if (started === 0 && policy.enabled && plan.retryAt !== undefined && plan.retryAt - now < policy.intervalMs) {
+        st.triggeredAt = plan.retryAt;
+        return { requeueAfter: Math.max(1, plan.retryAt - now) };
+      }
       return { requeueAfter: started > 0 ? RECHECK_MS : policy.enabled ? policy.intervalMs : 0 };
     },
   });

@@ -48,6 +48,8 @@ export interface RebalancePlan {
   threshold: number;
   maxMoves: number;
   skipped: Array<{ agent: string; reason: string }>;
+  /** When agents skipped only for being younger than minAge become movable (the round is worth retrying then). */
+  retryAt?: number;
 }
 
 export interface PlanOptions {
@@ -124,6 +126,7 @@ export function planRebalance(view: RebalanceView, now: number, opts: PlanOption
   const moved = new Set<string>();
   const skipped = new Map<string, string>();
   const moves: PlannedMove[] = [];
+  let retryAt: number | undefined;
 
   const whyNot = (a: KubeObject): string | undefined => {
     if (a.metadata.deletionTimestamp) return SkipReasons.terminating;
@@ -136,7 +139,10 @@ export function planRebalance(view: RebalanceView, now: number, opts: PlanOption
     const lastMoved = timeMs(a.metadata.annotations?.[Annotations.lastMoved]);
     if (lastMoved !== undefined && now - lastMoved < COOLDOWN_MS) return SkipReasons.cooldown;
     const started = timeMs(a.status?.startedAt) ?? timeMs(a.metadata.creationTimestamp);
-    if (started === undefined || now - started < p.minAgeMs) return SkipReasons.tooYoung;
+    if (started === undefined || now - started < p.minAgeMs) {
+      if (started !== undefined) retryAt = Math.min(retryAt ?? Infinity, started + p.minAgeMs);
+      return SkipReasons.tooYoung;
+    }
     if ((unavailable.get(dep) ?? 0) >= p.maxUnavailable) return SkipReasons.budget;
     return undefined;
   };
@@ -209,5 +215,7 @@ export function planRebalance(view: RebalanceView, now: number, opts: PlanOption
     threshold: policy.threshold,
     maxMoves,
     skipped: [...skipped].map(([agent, reason]) => ({ agent, reason })).sort((x, y) => byName(x.agent, y.agent)),
+    // worth a retry only if the load is still off and nothing moved for want of older agents
+    ...(retryAt !== undefined && moves.length === 0 && imbalanceOf(after) > policy.threshold ? { retryAt } : {}),
   };
 }

@@ -85,6 +85,12 @@ describe('planRebalance', () => {
     expect(plan.imbalanceBefore).toBe(0);
   });
 
+  it('says when agents skipped as too young become movable, and not when nothing waits on age', () => {
+    // default minAge 1m; the agents started 30 s ago: retry 30 s from now
+    expect(planRebalance(newNodeView({ agentOpts: { startedAgoMs: 30_000 } }), NOW).retryAt).toBe(NOW + 30_000);
+    expect(planRebalance(newNodeView(), NOW).retryAt).toBeUndefined();
+  });
+
   it('moves again once the cooldown has passed', () => {
     const plan = planRebalance(newNodeView({ agentOpts: { annotations: { 'drover.dev/last-moved': new Date(NOW - 6 * 60_000).toISOString() } } }), NOW);
     expect(plan.moves).toHaveLength(2);
