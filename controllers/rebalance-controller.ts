@@ -190,6 +190,9 @@ export function createRebalanceController(opts: RebalanceControllerOptions): Con
       if (started > 0 || why === 'requested') {
         await opts.recorder.record(cluster, 'Normal', RebalanceEventReasons.RebalanceRound, roundMessage(why, plan, started));
       }
+      // A round its limits cut short (per-round maximum, disruption budgets) continues as soon as its moves
+      // are done, rather than an interval later; there are never more moves in flight than the limits allow.
+      if (started > 0 && policy.enabled && plan.imbalanceAfter > plan.threshold) st.triggeredAt = now;
       // Agents placed moments ago (e.g. before every agent host was up) are too young to move: come back
       // when they are old enough instead of a whole interval later.
       if (started === 0 && policy.enabled && plan.retryAt !== undefined && plan.retryAt - now < policy.intervalMs) {

@@ -90,16 +90,14 @@ describe('rebalance controller', () => {
     expect(await agents()).toHaveLength(8);
   });
 
-  it('runs the next round only after the interval, and moves a different agent', async () => {
+  it('a round cut short by the disruption budget continues once its move is done, one move in flight at a time', async () => {
     await start({ enabled: true, interval: '5m' }, { disruption: { maxUnavailable: 1 } });
     const [first] = await eventually(async () => ((await replacements()).length ? replacements() : undefined), 'first replacement');
+    await settle();
+    expect(await replacements()).toHaveLength(1); // the budget: one at a time, even though more would help
     await setRunning(first);
     await eventually(async () => !(await agents()).some((a) => a.metadata.name === 'c1-a0'), 'first old agent deleted');
-    await clock.advanceAsync(60_000);
-    await settle();
-    expect(await replacements()).toHaveLength(1);
-
-    await clock.advanceAsync(4 * 60_000);
+    // no need to wait for the 5 minute interval: the imbalance is still above the threshold
     const second = await eventually(async () => (await replacements()).find((a) => a.metadata.annotations?.['drover.dev/replaces'] !== 'c1-a0'), 'second replacement');
     expect(second.metadata.annotations?.['drover.dev/replaces']).toBe('c2-a0');
     expect(second.spec?.containerName).toBe('c3');
