@@ -339,12 +339,15 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
 
   // ---- fencing ----
   async function checkFencing(): Promise<string[]> {
-    if (!fencing.shouldFence(monotonic(), gracePeriodMs)) return [];
+    // The first check past the grace period fences; every later check while still silent sweeps again, so a
+    // task or restart that finished after the first sweep cannot leave a workload running.
+    const first = fencing.shouldFence(monotonic(), gracePeriodMs);
+    if (!first && !fencing.fenced) return [];
     const silence = Math.round(fencing.silenceMs(monotonic()) / 1000);
     const victims: string[] = [];
-    // Agents first and all of them, pinned containers included: agents are always movable.
-    const agentVictims = await agentSync.fence();
-    await Promise.all(runtime.list().map(async (info) => {
+    // Agents (all of them: agents are always movable) and unpinned containers stop in parallel: the manager's
+    // deadline for containers does not wait for the agents' stop grace.
+    const containerStops = Promise.all(runtime.list().map(async (info) => {
       const key = keyOf(info.namespace, info.name);
       const obj = bound.get(key);
       // Pinned containers stay: the manager never moves them. Unknown ones are stopped (never run twice).
@@ -358,7 +361,12 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
         await runtime.remove(info.namespace, info.name, { keepFiles: true });
       }).catch((e: unknown) => log.error('could not stop a container while fencing', { container: info.name, err: (e as Error).message }));
     }));
-    log.warn('no heartbeat accepted within the grace period: stopped unpinned containers', { silenceSeconds: silence, gracePeriodMs, stopped: victims, stoppedAgents: agentVictims });
+    const [agentVictims] = await Promise.all([agentSync.fence(), containerStops]);
+    if (first) {
+      log.warn('no heartbeat accepted within the grace period: stopped unpinned containers', { silenceSeconds: silence, gracePeriodMs, stopped: victims, stoppedAgents: agentVictims });
+    } else if (victims.length || agentVictims.length) {
+      log.warn('still fenced: stopped workloads that started after the first sweep', { silenceSeconds: silence, stopped: victims, stoppedAgents: agentVictims });
+    }
     return victims.sort();
   }
 

@@ -15,9 +15,20 @@ function withStatus(current: KubeObject, status: unknown, resourceVersion: strin
   const next = structuredClone(current);
   if (status === undefined || status === null) delete next.status;
   else next.status = status as Record<string, unknown>;
+  stampHeartbeat(current, next);
   if (resourceVersion) next.metadata.resourceVersion = resourceVersion;
   else delete next.metadata.resourceVersion;
   return next;
+}
+
+/**
+ * A Node heartbeat is timed by the manager's clock, not the node's: failure detection and the fencing
+ * deadlines compare it with the manager's now, so a node whose clock runs behind must not look fresher.
+ */
+function stampHeartbeat(current: KubeObject, next: KubeObject): void {
+  if (current.kind !== 'Node' || !next.status?.lastHeartbeatTime) return;
+  if (next.status.lastHeartbeatTime === current.status?.lastHeartbeatTime) return;
+  next.status.lastHeartbeatTime = new Date().toISOString();
 }
 
 async function admitStatus(ctx: ApiContext, rt: ResourceType, next: KubeObject): Promise<KubeObject> {

@@ -107,6 +107,13 @@ export function planMigrations(agents: KubeObject[], input: MigrationInput): Mig
       unbind.push(from('container deleted'));
       continue;
     }
+    const containerNode = container.status?.nodeName as string | undefined;
+    // The container itself moved (drained, re-placed): the agent follows once its old node, which is Ready
+    // and no longer runs the container, says the agent is not running.
+    if (status.nodeName && containerNode && containerNode !== status.nodeName && !AGENT_ALIVE.has(status.phase ?? '')) {
+      unbind.push(from(`container moved to ${containerNode}`));
+      continue;
+    }
     const phase = container.status?.phase as string | undefined;
     // A dead container on a live node: move once that node says the agent is not running.
     if (phase && NOT_RUNNING_CONTAINER.has(phase) && !AGENT_ALIVE.has(status.phase ?? '')) {

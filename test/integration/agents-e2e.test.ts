@@ -266,7 +266,12 @@ spec:
     expect(firstMoved.sort()).toEqual(planned.map((p) => p.agent).sort());
     const rebalanced = (await list('events')).filter((e) => e.reason === 'Rebalanced');
     expect(rebalanced.length).toBeGreaterThanOrEqual(4);
-    expect(liveAgentProcesses().size).toBe((await list('agents')).filter((a) => a.status?.phase === 'Running').length);
+    // once the moves settle, exactly one process per Running agent: nothing orphaned, nothing doubled
+    await eventually('processes match Running agents', async () => {
+      const running = (await list('agents')).filter((a) => a.status?.phase === 'Running').map((a) => a.metadata.name).sort();
+      const live = liveAgentProcesses();
+      return JSON.stringify([...live.keys()].sort()) === JSON.stringify(running) && [...live.values()].every((p) => p.length === 1);
+    }, 60_000, 250);
   }, 180_000);
 });
 

@@ -31,6 +31,8 @@ describe('failure migration decisions', () => {
     ['node NotReady before the fencing deadline: waits', [node('a', 'Unknown', GRACE + 5000, 'NodeStatusUnknown')], [container('c1', 'a')], 'Running', undefined],
     ['node NotReady past grace + 10s + 2s: moves', [node('a', 'Unknown', GRACE + 12_000, 'NodeStatusUnknown')], [container('c1', 'a')], 'Running', 'node NotReady'],
     ['node agent stopped gracefully: moves at once', [node('a', 'False', 1000, 'AgentStopped')], [container('c1', 'a', 'Stopped')], 'Running', 'node agent stopped'],
+    ['container drained to b, old node says the agent stopped: follows', [node('a', 'True', 1000), node('b', 'True', 1000)], [container('c1', 'b')], 'Failed', 'container moved to b'],
+    ['container drained to b, agent still Running on a: waits for a to stop it', [node('a', 'True', 1000), node('b', 'True', 1000)], [container('c1', 'b')], 'Running', undefined],
   ])('%s', (_what, nodes, containers, phase, reason) => {
     const plan = planMigrations([agent('x', 'c1', 'a', phase)], input(nodes, containers));
     expect(plan.unbind.map((d) => d.from.reason)).toEqual(reason ? [reason] : []);

@@ -124,9 +124,13 @@ describe('joining and registering', () => {
     const a = await agent();
     await a.heartbeatOnce();
     clock.advance(1234);
+    const before = Date.now();
     expect(await a.heartbeatOnce()).toBe(true);
     let node = await get('nodes', 'n1');
-    expect(node.status.lastHeartbeatTime).toBe('2026-11-23T15:00:01.234Z');
+    // the node sent its own (fake, 2026-11-23T15:00:01.234Z) time; the manager keeps its own clock's time instead
+    expect(node.status.lastHeartbeatTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(node.status.lastHeartbeatTime)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(node.status.lastHeartbeatTime)).toBeLessThanOrEqual(Date.now());
     expect(node.status.usage).toEqual({ cpu: '250m', memory: '1Gi', containers: 0, agents: 0 });
     await admin('DELETE', `${BASE}/namespaces/${NS}/nodes/n1`);
     expect(await a.heartbeatOnce()).toBe(false);
@@ -288,13 +292,17 @@ describe('fencing', () => {
     expect(await a.checkFencing()).toEqual([`${NS}/free`]);
     expect(runtime.list().map((i) => i.name)).toEqual(['pinned']);
     expect(a.health().fenced).toBe(true);
-    expect(await a.checkFencing()).toEqual([]); // once per episode
+    expect(await a.checkFencing()).toEqual([]); // nothing new to stop
+    // something that starts while still fenced (a task that was already running, a restart) is swept too
+    await runtime.deploy({ namespace: NS, name: 'free', uid: free.metadata.uid!, generation: 1, spec: free.spec! });
+    expect(await a.checkFencing()).toEqual([`${NS}/free`]);
+    expect(runtime.list().map((i) => i.name)).toEqual(['pinned']);
 
     mono = 9_000;
     expect(await a.heartbeatOnce()).toBe(true);
     await settle(a);
     expect(runtime.list().map((i) => i.name).sort()).toEqual(['free', 'pinned']);
-    expect(runtime.ops().filter((o) => o.endsWith('free'))).toEqual(['deploy free', 'stop free', 'remove free', 'deploy free']);
+    expect(runtime.ops().filter((o) => o.endsWith('free'))).toEqual(['deploy free', 'stop free', 'remove free', 'deploy free', 'stop free', 'remove free', 'deploy free']);
     const fenced = (await events()).filter((e) => e.reason === 'Fenced');
     expect(fenced).toHaveLength(1);
     expect(fenced[0]).toMatchObject({ type: 'Warning', involvedObject: { name: 'free' } });
