@@ -29,8 +29,15 @@ function container(name: string) {
   };
 }
 
-async function create(name: string): Promise<void> {
-  const r = await fetch(base, { method: 'POST', headers, body: JSON.stringify(container(name)) });
+async function create(name: string, retried = false): Promise<void> {
+  let r: Response;
+  try {
+    r = await fetch(base, { method: 'POST', headers, body: JSON.stringify(container(name)) });
+  } catch (e) {
+    // a keep-alive socket the server closed just as it was reused: resend once (a second reset is real)
+    if (!retried && (e as { cause?: { code?: string } }).cause?.code === 'ECONNRESET') return create(name, true);
+    throw e;
+  }
   if (r.status !== 201) throw new Error(`create ${name}: HTTP ${r.status} ${await r.text()}`);
   await r.arrayBuffer();
 }
@@ -67,8 +74,13 @@ async function watcher() {
     if ((e as Error).name !== 'AbortError') throw e;
   }
 }
-const watchers = Array.from({ length: WATCHERS }, () => watcher());
-while (ready < WATCHERS) await sleep(10);
+// A watch stream the server resets is counted and reported, not fatal to the benchmark.
+let watchResets = 0;
+const watchers = Array.from({ length: WATCHERS }, () => watcher().catch((e: Error & { cause?: { code?: string } }) => {
+  if (e.cause?.code !== 'ECONNRESET' && e.name !== 'AbortError') throw e;
+  watchResets++;
+}));
+while (ready + watchResets < WATCHERS) await sleep(10);
 for (let i = 0; i < PACED; i++) {
   const name = `paced-${i}`;
   sentAt.set(name, performance.now());
@@ -96,7 +108,7 @@ const list = (await (await fetch(`${base}?limit=1`, { headers })).json()) as { m
 
 console.log(`machine: ${machine()}`);
 console.log(`creates through the API: ${remaining} objects in ${secs.toFixed(2)} s = ${(remaining / secs).toFixed(0)} objects/s (${IN_FLIGHT} in flight)`);
-console.log(`watch delivery latency, ${WATCHERS} watchers x ${PACED} events (${latencies.length}/${want} delivered): p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`);
+console.log(`watch delivery latency, ${WATCHERS} watchers x ${PACED} events (${latencies.length}/${want} delivered, ${watchResets} streams reset): p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms`);
 console.log(`manager RSS after ${OBJECTS} objects: ${(rssKb / 1024).toFixed(0)} MiB (list reports ${list.metadata.remainingItemCount + 1} containers)`);
 stopManager();
 process.exit(0);
