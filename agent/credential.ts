@@ -1,5 +1,6 @@
 // The node's identity: exchanged once for a join token, then kept in <data-dir>/credential.json (0600)
 // so a restarted agent is the same node and never needs the join token again.
+import { JOIN_PATH, type JoinRequest, type JoinResponse } from '../core/join-protocol.ts';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../core/client.ts';
@@ -11,21 +12,9 @@ export interface NodeCredential {
   token: string;
 }
 
-export interface JoinRequest {
-  token: string;
-  nodeName: string;
-  labels?: Record<string, string>;
-}
 
-export interface JoinResponse {
-  nodeName: string;
-  namespace: string;
-  credential: string;
-  cluster?: { heartbeatInterval?: string; gracePeriod?: string };
-}
 
 export const CREDENTIAL_FILE = 'credential.json';
-export const JOIN_PATH = '/api/v1/join';
 
 export function credentialPath(dataDir: string): string {
   return join(dataDir, CREDENTIAL_FILE);
@@ -66,3 +55,6 @@ export async function joinCluster(server: string, req: JoinRequest, fetchImpl?: 
   }
   return { nodeName: r.nodeName ?? req.nodeName, namespace: r.namespace, credential: r.credential, cluster: r.cluster };
 }
+
+export type { JoinRequest, JoinResponse } from '../core/join-protocol.ts';
+export { JOIN_PATH } from '../core/join-protocol.ts';

@@ -1,5 +1,6 @@
 // `POST /api/v1/join` (no bearer token: the join token is the credential): a node agent trades a
 // Cluster's join token for its own node credential (role node, its Cluster, its node name).
+import { JOIN_PATH, type JoinRequest, type JoinResponse } from '../core/join-protocol.ts';
 import express from 'express';
 import type { Router } from 'express';
 import { ApiError, BadRequest, Invalid, Unauthorized } from '../core/errors.ts';
@@ -12,25 +13,13 @@ import type { ApiContext } from './context.ts';
 import { isExpired, joinTokenHash, sameHash, tokensOf } from './join-tokens.ts';
 import { readObjectBody } from './request-body.ts';
 
-export const JOIN_PATH = '/api/v1/join';
 export const NODE_CREDENTIAL_PREFIX = 'drvn_';
 export const DEFAULT_HEARTBEAT_INTERVAL = '2s';
 export const DEFAULT_GRACE_PERIOD = '10s';
 // Never say which part was wrong: a prober learns nothing about names or expiry.
 const INVALID_TOKEN = 'invalid or expired join token';
 
-export interface JoinRequest {
-  token: string;
-  nodeName: string;
-  labels?: Record<string, string>;
-}
 
-export interface JoinResponse {
-  nodeName: string;
-  namespace: string;
-  credential: string;
-  cluster: { heartbeatInterval: string; gracePeriod: string };
-}
 
 /** The manager passes its TokenStore as the authenticator; tests may pass both separately. */
 export function tokenStoreOf(a: Authenticator): TokenStore | undefined {
@@ -111,3 +100,6 @@ export function joinRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Rou
   });
   return router;
 }
+
+export type { JoinRequest, JoinResponse } from '../core/join-protocol.ts';
+export { JOIN_PATH } from '../core/join-protocol.ts';

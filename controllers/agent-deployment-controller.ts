@@ -2,26 +2,14 @@
 // overlaid on the cache so a lagging cache never creates twice) and applies creates, deletes,
 // status and Events. Agent changes wake their owner.
 import type { KubeObject } from '../core/types.ts';
-import type { Store } from '../core/store.ts';
-import type { ResourceRegistry } from '../core/resources.ts';
-import type { Logger } from '../core/logging.ts';
 import { isApiError } from '../core/errors.ts';
-import { realClock, type Clock } from '../core/clock.ts';
+import { realClock } from '../core/clock.ts';
 import { reconcileAgentDeployment } from '../reconcilers/agent-deployment-reconciler.ts';
-import { createController, type Controller, type InformerSource } from './controller.ts';
-import type { EventRecorder } from './event-recorder.ts';
+import { createController, type Controller } from './controller.ts';
 import { createFreshView } from './fresh-view.ts';
-import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
+import { kindsWithInformers, recorderFor, type ManagerControllerOptions } from './resolve-kind.ts';
 
-export interface AgentDeploymentControllerOptions {
-  informers: InformerSource;
-  store: Store;
-  registry: ResourceRegistry;
-  logger: Logger;
-  clock?: Clock;
-  recorder?: EventRecorder;
-  workers?: number;
-}
+export type AgentDeploymentControllerOptions = ManagerControllerOptions;
 
 export const AGENTS_BY_OWNER_INDEX = 'agent-deployment-controller/owner';
 

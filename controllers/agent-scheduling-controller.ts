@@ -2,12 +2,9 @@
 // or node failed (reconcilers/agent-migration.ts decides when that is safe), confirms bindings preset by
 // migrate/rebalance, and binds pending Agents with scheduleAgents. Own writes overlay the cache.
 import type { KubeObject } from '../core/types.ts';
-import type { Store } from '../core/store.ts';
-import type { ResourceRegistry } from '../core/resources.ts';
-import type { Logger } from '../core/logging.ts';
 import type { AgentDeploymentSpec, AgentSpec, AgentStatus } from '../core/kinds.generated.ts';
 import { isApiError } from '../core/errors.ts';
-import { realClock, type Clock } from '../core/clock.ts';
+import { realClock } from '../core/clock.ts';
 import { scheduleAgents, feasibleContainers, type SchedulerView } from '../reconcilers/agent-scheduler.ts';
 import { containerNodeName } from '../reconcilers/agent-scheduler-state.ts';
 import { AgentAnnotations } from '../reconcilers/agent-deployment-reconciler.ts';
@@ -15,10 +12,9 @@ import {
   MIGRATING_FROM_ANNOTATION, MigrationReasons, describeFrom, flappingNodes, parseMigratingFrom, planMigrations, type MigrationFrom,
 } from '../reconcilers/agent-migration.ts';
 import { failurePolicyOf } from '../reconcilers/node-lifecycle.ts';
-import { createController, type Controller, type InformerSource, type Request } from './controller.ts';
-import type { EventRecorder } from './event-recorder.ts';
+import { createController, type Controller, type Request } from './controller.ts';
 import { createFreshView } from './fresh-view.ts';
-import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
+import { kindsWithInformers, recorderFor, type ManagerControllerOptions } from './resolve-kind.ts';
 
 export const RR_CURSOR_ANNOTATION = 'drover.dev/rr-cursor';
 export const UNSCHEDULABLE_RETRY_MS = 5000;
@@ -30,16 +26,9 @@ export const SchedulingEventReasons = {
   Migrated: MigrationReasons.Migrated,
 } as const;
 
-export interface AgentSchedulingControllerOptions {
-  informers: InformerSource;
-  store: Store;
-  registry: ResourceRegistry;
-  logger: Logger;
-  clock?: Clock;
-  recorder?: EventRecorder;
+export interface AgentSchedulingControllerOptions extends ManagerControllerOptions {
   /** Floor for fencing deadlines: default the time this controller is created (the manager's start). */
   managerStartedAt?: number;
-  workers?: number;
 }
 
 const specOf = (a: KubeObject) => (a.spec ?? {}) as AgentSpec;

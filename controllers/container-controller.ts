@@ -2,30 +2,19 @@
 // its Tasks from the informer caches, and applies the diff: status and metadata in one guarded
 // write, task cancellations, new Tasks, then Events. Wakes at fencing deadlines via requeueAfter.
 import type { KubeObject } from '../core/types.ts';
-import type { Store } from '../core/store.ts';
-import type { ResourceRegistry } from '../core/resources.ts';
-import type { Logger } from '../core/logging.ts';
 import { isApiError } from '../core/errors.ts';
-import { realClock, type Clock } from '../core/clock.ts';
+import { realClock } from '../core/clock.ts';
 import { applyMergePatch } from '../core/patch.ts';
 import type { ContainerSpec } from '../core/kinds.generated.ts';
 import { reconcileContainer, TaskLabels } from '../reconcilers/container-reconciler.ts';
 import { failurePolicyOf } from '../reconcilers/node-lifecycle.ts';
 import type { ObjectPatch } from '../reconcilers/types.ts';
-import { createController, requestKey, type Controller, type InformerSource, type Request } from './controller.ts';
-import type { EventRecorder } from './event-recorder.ts';
-import { kindsWithInformers, recorderFor } from './resolve-kind.ts';
+import { createController, requestKey, type Controller, type Request } from './controller.ts';
+import { kindsWithInformers, recorderFor, type ManagerControllerOptions } from './resolve-kind.ts';
 
-export interface ContainerControllerOptions {
-  informers: InformerSource;
-  store: Store;
-  registry: ResourceRegistry;
-  logger: Logger;
-  clock?: Clock;
-  recorder?: EventRecorder;
+export interface ContainerControllerOptions extends ManagerControllerOptions {
   /** Floor for fencing deadlines: default the time this controller is created (the manager's start). */
   managerStartedAt?: number;
-  workers?: number;
 }
 
 export const ContainerIndexes = {

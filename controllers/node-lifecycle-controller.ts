@@ -1,27 +1,17 @@
 // Node lifecycle controller: marks silent Nodes Ready=Unknown after the Cluster's grace period
 // (reconcilers/node-lifecycle.ts decides), records NodeNotReady/NodeReady, and wakes at the deadline.
 import type { KubeObject } from '../core/types.ts';
-import type { Store } from '../core/store.ts';
-import type { ResourceRegistry } from '../core/resources.ts';
-import type { Logger } from '../core/logging.ts';
 import { isApiError } from '../core/errors.ts';
-import { realClock, type Clock } from '../core/clock.ts';
+import { realClock } from '../core/clock.ts';
 import { applyMergePatch } from '../core/patch.ts';
 import { failurePolicyOf, reconcileNodeLifecycle } from '../reconcilers/node-lifecycle.ts';
-import { createController, type Controller, type InformerSource } from './controller.ts';
-import { createEventRecorder, type EventRecorder } from './event-recorder.ts';
-import { mustResolve } from './resolve-kind.ts';
+import { createController, type Controller } from './controller.ts';
+import { createEventRecorder } from './event-recorder.ts';
+import { mustResolve, type ManagerControllerOptions } from './resolve-kind.ts';
 
-export interface NodeLifecycleControllerOptions {
-  informers: InformerSource;
-  store: Store;
-  registry: ResourceRegistry;
-  logger: Logger;
-  clock?: Clock;
-  recorder?: EventRecorder;
+export interface NodeLifecycleControllerOptions extends ManagerControllerOptions {
   /** Floor for "lost": default the time this controller is created (the manager's start). */
   managerStartedAt?: number;
-  workers?: number;
 }
 
 export function createNodeLifecycleController(opts: NodeLifecycleControllerOptions): Controller {

@@ -35,3 +35,15 @@ export function kindsWithInformers<K extends string>(
 export function recorderFor(opts: { recorder?: EventRecorder; store: Store; registry: ResourceRegistry; logger: Logger }, component: string, clock: Clock): EventRecorder {
   return opts.recorder ?? createEventRecorder({ store: opts.store, component, logger: opts.logger, clock, resource: mustResolve(opts.registry, 'Event').key });
 }
+
+/** What every controller of the manager is built from; each adds what is its own. */
+export interface ManagerControllerOptions {
+  informers: InformerSource;
+  store: Store;
+  registry: ResourceRegistry;
+  logger: Logger;
+  clock?: Clock;
+  /** Default: its own recorder (see recorderFor). */
+  recorder?: EventRecorder;
+  workers?: number;
+}
