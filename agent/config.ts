@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDuration } from '../core/duration.ts';
 
-export const RuntimeKinds = ['process'] as const;
+export const RuntimeKinds = ['process', 'docker'] as const;
 export type RuntimeKind = (typeof RuntimeKinds)[number];
 
 export const AGENT_DEFAULTS = {
@@ -32,6 +32,8 @@ export interface AgentConfig {
   /** How long a claim on a running Task lasts; renewed every third of it. */
   taskLeaseMs: number;
   logLevel?: string;
+  /** Docker runtime: the engine (default $DOCKER_HOST, else unix:///var/run/docker.sock) and the default network mode. */
+  docker: { host?: string; network?: string };
 }
 
 /** Flags as commander hands them over (all strings). */
@@ -48,6 +50,8 @@ export interface AgentFlags {
   capacityAgents?: string;
   taskLease?: string;
   logLevel?: string;
+  dockerHost?: string;
+  dockerNetwork?: string;
 }
 
 /** A flag the user got wrong; the CLI prints it as a usage error. */
@@ -106,6 +110,12 @@ function defaultNodeName(host: string): string {
   return host.split('.')[0].toLowerCase();
 }
 
+function dockerHost(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  if (!/^(unix:\/\/\/|tcp:\/\/|\/)/.test(text)) throw new AgentConfigError(`--docker-host must be unix:///path/to/docker.sock or tcp://HOST:PORT (got "${text}")`);
+  return text;
+}
+
 export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostname?: string } = {}): AgentConfig {
   if (!flags.server) throw new AgentConfigError('--server is required (the manager URL, e.g. http://127.0.0.1:8000)');
   let server: URL;
@@ -137,5 +147,6 @@ export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostnam
     capacityAgents: positiveInt(flags.capacityAgents, '--capacity-agents', AGENT_DEFAULTS.capacityAgents),
     taskLeaseMs: leaseMs(flags.taskLease ?? AGENT_DEFAULTS.taskLease),
     logLevel: flags.logLevel,
+    docker: { host: dockerHost(flags.dockerHost), network: flags.dockerNetwork || undefined },
   };
 }

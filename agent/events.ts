@@ -15,6 +15,7 @@ export const AgentEventReasons = {
   Unhealthy: 'Unhealthy',
   Fenced: 'Fenced',
   Stopped: 'Stopped',
+  Discovered: 'Discovered',
 } as const;
 export type AgentEventReason = (typeof AgentEventReasons)[keyof typeof AgentEventReasons];
 

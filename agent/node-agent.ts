@@ -20,12 +20,14 @@ import { BACKOFF_MAX_MS, BACKOFF_START_MS, joinAndSave, nextBackoff, resolveIden
 import { startLocalServer, type HealthReport, type LocalServer } from './local-server.ts';
 import { createLogShipper } from './log-shipper.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
-import type { ContainerInfo, ContainerRuntime, RuntimeEvent } from './runtime.ts';
+import type { ContainerInfo, ContainerRuntime, DiscoveredContainer, RuntimeEvent } from './runtime.ts';
 import { containerStatusPatch, phaseFor, reportDigest, stoppedStatusPatch } from './status-mapping.ts';
 import { keyOf, planSync } from './sync-plan.ts';
 import { deployContainer, runTask, type TaskExecutorDeps } from './task-executor.ts';
 
 export const SYNC_INTERVAL_MS = 5000;
+/** On Containers a node agent registered because it found them on its engine. */
+export const DISCOVERED_LABEL = 'drover.dev/discovered';
 export const LOG_SHIP_INTERVAL_MS = 1000;
 export const FENCE_CHECK_MS = 200;
 export const SHUTDOWN_REPORT_BUDGET_MS = 2000;
@@ -225,7 +227,38 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     }
   }
 
+  // ---- discovery (docker runtime): containers labelled drover.dev/agent-capable=true become unmanaged Containers ----
+  let discoveryDone = false;
+  async function registerDiscovered(d: DiscoveredContainer): Promise<void> {
+    const body: KubeObject = {
+      apiVersion: types.containers.apiVersion, kind: 'Container',
+      metadata: {
+        name: d.name, namespace,
+        labels: { [DISCOVERED_LABEL]: 'true', 'drover.dev/agent-capable': 'true' },
+        annotations: { 'drover.dev/docker-name': d.dockerName, 'drover.dev/docker-id': d.id },
+      },
+      spec: {
+        image: d.image, managed: false, nodeName,
+        agentHost: { capabilities: d.capabilities, ...(d.capacityAgents !== undefined ? { capacity: { agents: d.capacityAgents } } : {}) },
+      },
+    };
+    try {
+      await api().create(types.containers, body);
+      log.info('registered a discovered container', { container: d.name, docker: d.dockerName, capabilities: d.capabilities });
+      void events.record({ kind: 'Container', name: d.name, namespace }, 'Normal', AgentEventReasons.Discovered,
+        `found Docker container ${d.dockerName} labelled drover.dev/agent-capable=true on node ${nodeName}; agents may be placed into it, drover never stops or deletes it`);
+      wakeSync();
+    } catch (e) {
+      if (isApiError(e, 409)) return; // registered before (by us, or a user's object of that name)
+      log.warn('could not register a discovered container', { container: d.name, err: (e as Error).message });
+    }
+  }
+
   const unsubscribe = runtime.on((ev: RuntimeEvent) => {
+    if (ev.type === 'discovered') {
+      if (!stopped && registered) void track(registerDiscovered(ev.container));
+      return;
+    }
     if (ev.type === 'agent' && !stopped) agentSync.onRuntimeEvent(ev.info);
     if (ev.type !== 'container' || stopped) return;
     const key = keyOf(ev.info.namespace, ev.info.name);
@@ -392,7 +425,15 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     for (const c of containers.items) bound.set(keyOf(c.metadata.namespace, c.metadata.name), c);
     const busy = new Set<string>(active.keys());
     for (const [k, seq] of touched) if (seq > seqAtList) busy.add(k);
-    const plan = planSync({ tasks: tasks.items, containers: containers.items, local: runtime.list(), inFlightTasks, busy, fenced: fencing.fenced ? new Set() : fenced });
+    const plan = planSync({
+      tasks: tasks.items, containers: containers.items, local: runtime.list(), inFlightTasks, busy,
+      fenced: fencing.fenced ? new Set() : fenced, attachUnmanaged: runtime.discover !== undefined,
+    });
+    if (!discoveryDone && runtime.discover) {
+      discoveryDone = true;
+      void track(runtime.discover().then((found) => Promise.all(found.map(registerDiscovered)))
+        .catch((e: unknown) => { discoveryDone = false; log.warn('container discovery failed', { err: (e as Error).message }); }));
+    }
     for (const t of plan.claim) {
       const id = t.metadata.uid ?? t.metadata.name;
       inFlightTasks.add(id);

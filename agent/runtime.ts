@@ -1,5 +1,5 @@
-// The runtime port: what a node agent needs from whatever runs containers (process runtime now,
-// Docker next). Containers and the agents inside them; the node agent supervises through this.
+// The runtime port: what a node agent needs from whatever runs containers (the process runtime and
+// the Docker runtime). Containers and the agents inside them; the node agent supervises through this.
 import type { KubeObject } from '../core/types.ts';
 
 export const ContainerStates = ['created', 'starting', 'running', 'restarting', 'stopping', 'exited', 'failed'] as const;
@@ -42,7 +42,24 @@ export interface ContainerInfo {
   lastExit?: ExitInfo;
   /** Human-readable reason for the current state (e.g. `CrashLoopBackOff: back-off 4s`). */
   message?: string;
+  /** Machine-readable reason when it failed without an exit (e.g. ImagePullFailed, ErrImageNeverPull, StartFailed). */
+  reason?: string;
+  /** The image the container runs (docker runtime). */
+  imageID?: string;
   usage?: { cpu: string; memory: string }; // quantities, e.g. "12m", "34Mi"
+}
+
+/** A container the runtime found that drover did not create but that offers to host agents. */
+export interface DiscoveredContainer {
+  /** The Container object name to register it under (DNS-1123). */
+  name: string;
+  /** Its name in the runtime (e.g. the Docker container name). */
+  dockerName: string;
+  id: string;
+  image: string;
+  running: boolean;
+  capabilities: string[];
+  capacityAgents?: number;
 }
 
 export interface AgentRequest {
@@ -77,7 +94,8 @@ export interface AgentInfo {
 
 export type RuntimeEvent =
   | { type: 'container'; info: ContainerInfo }
-  | { type: 'agent'; info: AgentInfo };
+  | { type: 'agent'; info: AgentInfo }
+  | { type: 'discovered'; container: DiscoveredContainer };
 
 export interface RuntimeInfo {
   type: 'process' | 'docker';
@@ -108,6 +126,9 @@ export interface ContainerRuntime {
   listAgents(): AgentInfo[];
   /** New output of one agent since the last call, for shipping (undefined = nothing new). Optional: runtimes without it ship no agent logs. */
   readNewAgentLogs?(namespace: string, name: string): Promise<string | undefined>;
+
+  /** Containers that offer to host agents without being drover's (docker runtime); the node agent registers them. */
+  discover?(): Promise<DiscoveredContainer[]>;
 
   /** Every state/health/restart change, as it happens (exit detected within a second). */
   on(handler: (ev: RuntimeEvent) => void): () => void;

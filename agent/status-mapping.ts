@@ -65,7 +65,8 @@ export function containerStatusPatch(
     lastExit,
     usage: info.usage ?? null,
     observedGeneration: info.generation,
-    reason: phase === 'Failed' ? (info.lastExit?.reason ?? 'Failed') : null,
+    reason: phase === 'Failed' ? (info.reason ?? info.lastExit?.reason ?? 'Failed') : null,
+    ...(info.imageID ? { imageID: info.imageID } : {}),
     message: info.message ?? null,
     conditions: containerConditions(info, prevConditions, nowIso),
   };

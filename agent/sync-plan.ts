@@ -18,6 +18,8 @@ export interface SyncInput {
   busy: ReadonlySet<string>;
   /** `ns/name` keys this agent stopped when it fenced itself. */
   fenced: ReadonlySet<string>;
+  /** The runtime attaches to discovered (spec.managed=false) containers (docker runtime). */
+  attachUnmanaged?: boolean;
 }
 
 export interface SyncPlan {
@@ -61,7 +63,12 @@ export function taskOrder(a: KubeObject, b: KubeObject): number {
 function needsRestore(c: KubeObject, input: SyncInput, localByKey: Map<string, ContainerInfo>): boolean {
   const key = keyOf(c.metadata.namespace, c.metadata.name);
   if (c.metadata.deletionTimestamp || input.busy.has(key)) return false;
-  if ((c.spec?.state as string | undefined) === 'Stopped' || c.spec?.managed === false) return false;
+  if (c.spec?.managed === false) {
+    // Discovered: attached (never created) whenever the runtime does not know it under this uid.
+    const local = localByKey.get(key);
+    return input.attachUnmanaged === true && (!local || (c.metadata.uid !== undefined && local.uid !== c.metadata.uid));
+  }
+  if ((c.spec?.state as string | undefined) === 'Stopped') return false;
   if (localByKey.has(key)) return false;
   const mine = input.tasks.filter((t) => targets(t, c));
   if (mine.some((t) => (OPEN_TASK_STATES as readonly string[]).includes(taskState(t)))) return false;
@@ -80,6 +87,7 @@ export function planSync(input: SyncInput): SyncPlan {
     const key = keyOf(i.namespace, i.name);
     if (input.busy.has(key)) return false;
     const bound = boundByKey.get(key);
+    if (bound?.spec?.managed === false && input.attachUnmanaged) return false; // re-attached by redeploy, never removed
     // Not bound here any more (deleted, or re-placed while this node was lost), or a new object of the same name.
     return !bound || (bound.metadata.uid !== undefined && bound.metadata.uid !== i.uid);
   });

@@ -117,6 +117,11 @@ export function nodeRestriction(p: Principal, a: Attributes): string | undefined
       if (a.verb === 'list' || a.verb === 'watch') {
         return selects(a.fieldSelector, field, self) ? undefined : `without fieldSelector ${field}=${self}`;
       }
+      if (a.verb === 'create' && a.plural === 'containers' && !a.subresource) {
+        // Discovery: a node registers a container it found on its engine, pinned to itself and unmanaged.
+        return fieldOf(a.body, 'spec.managed') === false && fieldOf(a.body, 'spec.nodeName') === self
+          ? undefined : `(a node may only create Containers it discovered: spec.managed=false and spec.nodeName=${self})`;
+      }
       const bound = a.object !== undefined && fieldOf(a.object, field) === self;
       const where = a.object === undefined ? '' : ` (bound to ${JSON.stringify(String(fieldOf(a.object, field) ?? '') || 'no node')})`;
       const notBound = `that is not bound to it${where}`;

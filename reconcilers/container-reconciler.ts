@@ -78,7 +78,14 @@ export function reconcileContainer(
   container: KubeObject, snap: ContainerSnapshot, now: number, opts: ContainerReconcileOptions,
 ): ReconcileResult {
   const spec = (container.spec ?? {}) as ContainerSpec;
-  if (spec.managed === false) return {}; // adopted by discovery: observed, never driven
+  if (spec.managed === false) {
+    // Adopted by discovery: observed, never driven. One pinned to a node is bound there, so that node
+    // reports its state and may place agents into it.
+    if (!spec.nodeName || container.metadata.deletionTimestamp || container.status?.nodeName === spec.nodeName) return {};
+    const b = new Builder(container);
+    b.status.nodeName = spec.nodeName;
+    return b.result();
+  }
   const r = new Builder(container);
   const tasks = tasksOf(container, snap.tasks);
 

@@ -1,6 +1,7 @@
 // `drover agent`: flags → AgentConfig (parsed once), a runtime, and the node agent until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { AGENT_DEFAULTS, AgentConfigError, parseAgentConfig, startNodeAgent, type AgentConfig, type AgentFlags } from '../../agent/index.ts';
+import { createDockerRuntime } from '../../agent/docker-runtime.ts';
 import { createProcessRuntime } from '../../agent/process-runtime.ts';
 import type { ContainerRuntime } from '../../agent/runtime.ts';
 import { createLogger, type Logger } from '../../core/logging.ts';
@@ -9,7 +10,12 @@ import { usageError } from '../cli-error.ts';
 import { waitForSignal } from '../manager.ts';
 
 function createRuntime(config: AgentConfig, logger: Logger): ContainerRuntime {
-  // One runtime today; --runtime is validated by parseAgentConfig, docker comes next.
+  if (config.runtime === 'docker') {
+    return createDockerRuntime({
+      nodeName: config.nodeName, dataDir: config.dataDir, logger: logger.child({ component: 'docker-runtime' }),
+      dockerHost: config.docker.host, defaultNetwork: config.docker.network, nodeAddress: config.address,
+    });
+  }
   return createProcessRuntime({ dataDir: config.dataDir, logger: logger.child({ component: 'process-runtime' }), nodeAddress: config.address });
 }
 
@@ -20,7 +26,9 @@ export function registerAgent(program: Command, env: CommandEnv): void {
     .option('--join-token <token>', 'join token from `drover token create --join` (not needed once the data dir holds a credential)')
     .option('--name <node>', 'node name (default: the host name, lower-cased)')
     .option('--labels <k=v,...>', 'node labels, e.g. zone=eu-1,disk=ssd')
-    .option('--runtime <runtime>', 'container runtime: process', 'process')
+    .option('--runtime <runtime>', 'container runtime: process or docker', 'process')
+    .option('--docker-host <url>', 'docker runtime: the engine, unix:///path/docker.sock or tcp://host:port (default $DOCKER_HOST, else /var/run/docker.sock)')
+    .option('--docker-network <mode>', 'docker runtime: network mode for containers whose spec names none (e.g. host; default: the engine\'s)')
     .option('--data-dir <dir>', 'where the credential, working directories and logs live', AGENT_DEFAULTS.dataDir)
     .option('--listen <host:port>', 'local /health, /agents, /metrics endpoint (port 0 = any free port)', AGENT_DEFAULTS.listen)
     .option('--address <ip>', 'address reported as the node\'s InternalIP', AGENT_DEFAULTS.address)
@@ -44,6 +52,7 @@ export function registerAgent(program: Command, env: CommandEnv): void {
       const agent = await startNodeAgent(config, { runtime, logger });
       const sig = await waitForSignal();
       logger.info('stopping the node agent', { signal: sig });
-      await agent.stop({ stopWorkloads: true });
+      // Docker containers outlive the agent (a restarted agent adopts them); processes stop with it.
+      await agent.stop({ stopWorkloads: config.runtime !== 'docker' });
     });
 }

@@ -139,7 +139,7 @@ describe('process runtime: restart policy', () => {
   it('backs off exponentially between restarts and says CrashLoopBackOff', async () => {
     const { rt, events } = makeRuntime();
     await rt.deploy(req('crasher', { command: ['/bin/sh', '-c', 'exit 1'] }));
-    const mine = () => events.filter((e) => e.type === 'container' && e.info.name === 'crasher').map((e) => ({ ...(e.info as ContainerInfo), at: e.at }));
+    const mine = () => events.flatMap((e) => (e.type === 'container' && e.info.name === 'crasher' ? [{ ...e.info, at: e.at }] : []));
     await eventually('three restarts', async () => mine().filter((i) => i.state === 'running').length >= 4, 10_000, 50);
     const seen = mine();
     const waits = seen.filter((i) => i.state === 'restarting').map((i) => i.message);

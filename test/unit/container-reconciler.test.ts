@@ -58,6 +58,19 @@ const hashOf = (c: KubeObject) => specHash(c.spec as ContainerSpec);
 const deployedWith = (c: KubeObject, nodeName = 'node-a', state = 'Completed') => task('deploy', nodeName, state, c.metadata.generation, { annotations: { [SPEC_HASH_ANNOTATION]: hashOf(c) } });
 const taskTypes = (r: ReturnType<typeof reconcileContainer>) => (r.tasks ?? []).map((t) => `${(t.spec as { type: string }).type}@${(t.spec as { nodeName: string }).nodeName}`);
 
+describe('reconcileContainer: discovered (spec.managed=false)', () => {
+  it('one pinned to a node is bound to it and nothing else: no finalizer, no tasks, no phase', () => {
+    const c = ctr('seeds', { spec: { managed: false, nodeName: 'node-a', agentHost: {} }, finalizers: [] });
+    const r = reconcileContainer(c, snap(), NOW, policy);
+    expect(r).toEqual({ status: { nodeName: 'node-a' } });
+  });
+
+  it('once bound (or without a node) it is only observed', () => {
+    expect(reconcileContainer(ctr('seeds', { spec: { managed: false, nodeName: 'node-a' }, finalizers: [], status: { nodeName: 'node-a', phase: 'Running' } }), snap(), NOW, policy)).toEqual({});
+    expect(reconcileContainer(ctr('seeds', { spec: { managed: false }, finalizers: [] }), snap(), NOW, policy)).toEqual({});
+  });
+});
+
 describe('reconcileContainer: placement', () => {
   it('a new container gets the finalizer and is bound to a node (phase Scheduled), without tasks yet', () => {
     const c = ctr('web', { finalizers: [] });

@@ -21,7 +21,8 @@ describe('parseAgentConfig', () => {
     [{ server: 'not a url' }, /is not a URL/],
     [{ server: 'ftp://x' }, /http or https/],
     [{ server: 'http://m', name: 'Bad_Name' }, /DNS-1123/],
-    [{ server: 'http://m', runtime: 'docker' }, /--runtime "docker" is not supported/],
+    [{ server: 'http://m', runtime: 'containerd' }, /--runtime "containerd" is not supported \(supported: process, docker\)/],
+    [{ server: 'http://m', runtime: 'docker', dockerHost: 'docker.sock' }, /--docker-host must be unix:\/\/\/path/],
     [{ server: 'http://m', listen: 'localhost' }, /--listen must be HOST:PORT/],
     [{ server: 'http://m', capacityContainers: '0' }, /--capacity-containers must be a positive integer/],
     [{ server: 'http://m', labels: 'zone' }, /not key=value/],
@@ -190,5 +191,26 @@ describe('heartbeatPatch', () => {
         conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', message: expect.any(String), lastTransitionTime: '2026-11-23T15:50:50.123Z' }],
       },
     });
+  });
+});
+
+describe('planSync: discovered (spec.managed=false) containers', () => {
+  const unmanaged = (name: string, uid = `uid-${name}`): KubeObject => ({
+    ...container(name, { uid, pinned: 'n1' }), spec: { managed: false, nodeName: 'n1', agentHost: {} },
+  });
+
+  it('attaches one the runtime does not know, without any task, only when the runtime can (docker)', () => {
+    expect(plan({ containers: [unmanaged('seeds')], attachUnmanaged: true }).redeploy).toEqual(['seeds']);
+    expect(plan({ containers: [unmanaged('seeds')] }).redeploy).toEqual([]);
+  });
+
+  it('leaves one attached under the same uid alone, and re-attaches (never removes) one known under an older uid', () => {
+    expect(plan({ containers: [unmanaged('seeds')], local: [local('seeds')], attachUnmanaged: true })).toEqual({ claim: [], redeploy: [], remove: [] });
+    expect(plan({ containers: [unmanaged('seeds', 'uid-new')], local: [local('seeds', 'uid-old')], attachUnmanaged: true }))
+      .toEqual({ claim: [], redeploy: ['seeds'], remove: [] });
+  });
+
+  it('forgets one whose object was deleted (the runtime never removes a discovered container itself)', () => {
+    expect(plan({ containers: [], local: [local('seeds')], attachUnmanaged: true }).remove).toEqual(['seeds']);
   });
 });

@@ -46,6 +46,7 @@ const allowed: Row[] = [
   ['get its Task', ns({ verb: 'get', plural: 'tasks', name: 'web-restart-abcde', object: task('node-a') })],
   ['claim its Task (status update)', ns({ verb: 'update', plural: 'tasks', name: 'web-restart-abcde', subresource: 'status', object: task('node-a'), body: task('node-a') })],
   ['create an Event', ns({ verb: 'create', plural: 'events' })],
+  ['register a Container it discovered (unmanaged, pinned to itself)', ns({ verb: 'create', plural: 'containers', body: { ...container(), spec: { managed: false, nodeName: 'node-a' } } })],
 ];
 
 const denied: [string, Attributes, string][] = [
@@ -61,6 +62,7 @@ const denied: [string, Attributes, string][] = [
   ['create a Task', ns({ verb: 'create', plural: 'tasks', body: task('node-a') }), 'writes only the status'],
   ['delete its Task', ns({ verb: 'delete', plural: 'tasks', name: 'x', object: task('node-a') }), 'writes only the status'],
   ['create a Container', ns({ verb: 'create', plural: 'containers', body: container() }), 'node "node-a" cannot create containers.drover.dev in namespace "demo"'],
+  ['register an unmanaged Container on another node', ns({ verb: 'create', plural: 'containers', body: { ...container(), spec: { managed: false, nodeName: 'node-b' } } }), 'only create Containers it discovered: spec.managed=false and spec.nodeName=node-a'],
   ['list all Containers', ns({ verb: 'list', plural: 'containers' }), 'without fieldSelector status.nodeName=node-a'],
   ['watch one Container by name without the selector', ns({ verb: 'watch', plural: 'containers', name: 'web' }), 'without fieldSelector status.nodeName=node-a'],
   ['get an unbound Container', ns({ verb: 'get', plural: 'containers', name: 'web', object: container() }), 'bound to "no node"'],

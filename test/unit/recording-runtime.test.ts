@@ -19,7 +19,7 @@ function agent(name: string, containerName: string, uid = `uid-${name}`): AgentR
 function recorded() {
   const rt = new RecordingRuntime({ now: () => T0, capacity: { cpu: '8', memory: '16Gi' } });
   const events: string[] = [];
-  rt.on((ev: RuntimeEvent) => events.push(`${ev.type} ${ev.info.name} ${ev.info.state}`));
+  rt.on((ev: RuntimeEvent) => { if (ev.type !== 'discovered') events.push(`${ev.type} ${ev.info.name} ${ev.info.state}`); });
   return { rt, events };
 }
 
