@@ -8,7 +8,7 @@ JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning nod
 # Extra arguments for jest, e.g. `make test JEST_ARGS=test/unit`.
 JEST_ARGS ?=
 
-.PHONY: help up test test-unit build deps node lint typecheck gen bench clean
+.PHONY: help up test test-unit build deps node docker-deps test-image lint typecheck gen bench clean
 
 help:
 	@echo "make up      install what is needed, start a manager and apply the quickstart"
@@ -19,6 +19,14 @@ help:
 
 node:
 	@./scripts/ensure-node.sh
+
+# dockerd, busybox-static and docker-compose for the tests that start private Docker engines.
+docker-deps:
+	@./scripts/ensure-docker.sh
+
+# The busybox test image (drover-test:latest) in the engine of $$DOCKER_HOST, for the Docker examples.
+test-image: docker-deps
+	./scripts/build-test-image.sh
 
 node_modules/.installed: package.json package-lock.json | node
 	@# npm install (not ci): it installs the lockfile's exact versions, and npm ci rejects locks
@@ -42,7 +50,7 @@ gen: deps
 up: deps
 	./bin/drover up
 
-test: deps lint
+test: deps docker-deps lint
 	$(JEST) --ci --json --outputFile=.jest-results.json $(JEST_ARGS)
 
 test-unit: deps
@@ -53,6 +61,11 @@ bench: deps
 	node bench/tasks-bench.ts
 	node bench/scheduler-bench.ts
 	node bench/agents-bench.ts
+
+# drover vs docker-compose vs Swarm on private Docker engines (needs root); prints Markdown tables.
+.PHONY: bench-docker
+bench-docker: deps docker-deps
+	node bench/docker-bench.ts --sizes 20,100 --runs 3
 
 clean:
 	rm -rf node_modules .tools .drover-data .jest-results.json

@@ -21,7 +21,7 @@ import { DEFAULT_TAIL_BYTES, RotatingLog, type RotatingLogOptions } from './proc
 import { formatCpuUsage, formatMemoryUsage, readCpuTimes, readMemoryUsed, type CpuTimes } from './process/proc-usage.ts';
 import { DEFAULT_BACKOFF, backoffDelay, parseRestartPolicy, type BackoffPolicy } from './process/restart-policy.ts';
 import type {
-  AgentInfo, AgentRequest, ContainerInfo, ContainerRequest, ContainerRuntime, DiscoveredContainer, HealthState, RuntimeEvent, RuntimeInfo,
+  AgentInfo, AgentRequest, ContainerInfo, ContainerRequest, ContainerRuntime, DiscoveredContainer, ExitInfo, HealthState, RuntimeEvent, RuntimeInfo,
 } from './runtime.ts';
 
 const DEFAULT_GRACE_SECONDS = 10;
@@ -77,6 +77,8 @@ interface Entry {
   graceS: number;
   restarts: number;
   imageID?: string;
+  /** The last exit seen (from `die` events or a stopped inspect): a running container's inspect no longer shows it. */
+  lastExit?: ExitInfo;
 }
 
 interface AgentEntry {
@@ -95,6 +97,14 @@ export function dockerClient(host: string | undefined): Docker {
   if (h.startsWith('/')) return new Docker({ socketPath: h });
   const u = new URL(h.replace(/^tcp:/, 'http:'));
   return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: 'http' });
+}
+
+const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 15: 'SIGTERM' };
+
+/** An exit from a `die` event's exit code. */
+function exitInfoOf(code: number, finishedAt: string): ExitInfo {
+  const signal = code > 128 ? (SIGNAL_NAMES[code - 128] ?? `signal ${code - 128}`) : null;
+  return { exitCode: code, signal, reason: code === 0 ? 'Completed' : signal === 'SIGKILL' ? 'Killed' : 'Error', finishedAt };
 }
 
 export function createDockerRuntime(opts: DockerRuntimeOptions): ContainerRuntime {
@@ -597,6 +607,8 @@ class DockerRuntime implements ContainerRuntime {
         const insp = await entry.handle.inspect() as unknown as InspectView & { Image?: string };
         const probe = entry.probe && insp.State.Running ? { health: entry.probe.health, message: entry.probe.message } : undefined;
         entry.obs = observedState(insp, probe);
+        if (entry.obs.lastExit) entry.lastExit = entry.obs.lastExit;
+        else if (entry.lastExit) entry.obs.lastExit = entry.lastExit;
         if (insp.Image) entry.imageID = insp.Image;
         entry.restarts = Math.max(entry.restarts, entry.obs.restarts);
       } catch (e) {
@@ -781,7 +793,7 @@ class DockerRuntime implements ContainerRuntime {
   }
 
   private onEngineEvent(line: string): void {
-    let ev: { Action?: string; status?: string; id?: string; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+    let ev: { Action?: string; status?: string; id?: string; time?: number; Actor?: { ID?: string; Attributes?: Record<string, string> } };
     try {
       ev = JSON.parse(line);
     } catch {
@@ -791,6 +803,10 @@ class DockerRuntime implements ContainerRuntime {
     const action = (ev.Action ?? ev.status ?? '').split(':')[0];
     if (!id) return;
     const entry = this.byId.get(id);
+    if (entry && action === 'die') {
+      const code = Number(ev.Actor?.Attributes?.exitCode);
+      if (Number.isInteger(code)) entry.lastExit = exitInfoOf(code, ev.time ? new Date(ev.time * 1000).toISOString() : new Date(this.clock.now()).toISOString());
+    }
     if (entry) {
       if (['start', 'die', 'stop', 'kill', 'oom', 'health_status', 'destroy', 'pause', 'unpause', 'restart'].includes(action)) {
         void this.refresh(entry, true).then(() => {

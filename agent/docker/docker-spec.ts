@@ -235,7 +235,10 @@ const HEALTH: Record<string, HealthState> = { starting: 'Starting', healthy: 'He
 /** The engine's view → runtime state. `probeHealth` is the node agent's own probe (http/tcp), if any. */
 export function observedState(c: InspectView, probeHealth?: { health: HealthState; message?: string }): ObservedState {
   const s = c.State;
-  const lastExit = lastExitOf(s);
+  // A running container's inspect shows the exit code reset to 0: its last exit is known from the
+  // engine's `die` event instead (the runtime remembers it).
+  const running = Boolean(s.Running) && !s.Restarting;
+  const lastExit = running ? undefined : lastExitOf(s);
   let state: ContainerState;
   if (s.Restarting || s.Status === 'restarting') state = 'restarting';
   else if (s.Running || s.Status === 'running' || s.Status === 'paused') state = 'running';

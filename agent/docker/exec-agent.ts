@@ -127,7 +127,13 @@ export class ExecAgent {
     stream.on('end', onEnd);
     stream.on('close', onEnd);
     stream.on('error', onEnd);
-    const insp = await exec.inspect().catch(() => undefined);
+    // The engine fills in the pid a moment after the stream is attached.
+    let insp: Dockerode.ExecInspectInfo | undefined;
+    for (let i = 0; i < 10 && !ended; i++) {
+      insp = await exec.inspect().catch(() => undefined);
+      if (!insp || insp.Pid) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     if (run !== this.run) return;
     this.pid = insp?.Pid || undefined;
     this.startedAt = new Date(this.o.clock.now()).toISOString();
