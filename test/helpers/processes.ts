@@ -5,16 +5,38 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runInThisContext } from 'node:vm';
 import { parse } from 'yaml';
+import { fetchTrusting } from '../../core/client.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning'];
-const live = new Set<ChildProcess>();
 const tempDirs: string[] = [];
 
-process.on('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
+/**
+ * Children to SIGKILL if the worker exits without cleanup() having run. Under jest, `process` is a copy
+ * whose 'exit' event never fires, so the listener goes on the host realm's process object, once per worker.
+ */
+const live: Set<ChildProcess> = (() => {
+  let host: NodeJS.Process = process;
+  try {
+    const p = runInThisContext('process') as NodeJS.Process | undefined;
+    if (p && typeof p.on === 'function' && p.pid === process.pid) host = p;
+  } catch {
+    // no separate realm: `process` is the real one
+  }
+  const slot = host as unknown as Record<symbol, Set<ChildProcess> | undefined>;
+  const key = Symbol.for('drover.test.processes');
+  let set = slot[key];
+  if (!set) {
+    const children = new Set<ChildProcess>();
+    host.on('exit', () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+    set = slot[key] = children;
+  }
+  return set;
+})();
 
 export function tempDir(prefix = 'drover-test-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
@@ -39,6 +61,8 @@ export interface ManagerProcess {
   dataDir: string;
   /** CLI config written by the manager (mode 0600) — point DROVER_CONFIG at it. */
   configPath: string;
+  /** With tls: the manager's CA (PEM); api() trusts it. */
+  ca?: string;
   pid: number;
   output(): string;
   /** SIGKILL, no cleanup: what a crash looks like. */
@@ -47,11 +71,13 @@ export interface ManagerProcess {
   exited: Promise<number | null>;
 }
 
-export async function startManager(opts: { dataDir?: string; port?: number; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<ManagerProcess> {
+export async function startManager(opts: { dataDir?: string; port?: number; extraArgs?: string[]; env?: Record<string, string>; tls?: boolean } = {}): Promise<ManagerProcess> {
   const dataDir = opts.dataDir ?? tempDir('drover-mgr-');
   const port = opts.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [...NODE_ARGS, join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(opts.extraArgs ?? [])], {
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const caFile = join(dataDir, 'tls', 'ca.crt'); // written before the manager listens
+  const tlsArgs = opts.tls ? ['--tls'] : [];
+  const child = spawn(process.execPath, [...NODE_ARGS, join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...tlsArgs, ...(opts.extraArgs ?? [])], {
     cwd: REPO,
     env: { ...process.env, DROVER_LOG_LEVEL: process.env.DROVER_LOG_LEVEL ?? 'info', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +94,7 @@ export async function startManager(opts: { dataDir?: string; port?: number; extr
   for (;;) {
     if (dead) throw new Error(`manager exited before it was ready:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      const r = await transport(opts.tls ? readFileSync(caFile, 'utf8') : undefined)(`${url}/readyz`);
       if (r.ok) break;
     } catch {
       // not listening yet: retry below
@@ -83,7 +109,7 @@ export async function startManager(opts: { dataDir?: string; port?: number; extr
   const cfg = parse(readFileSync(configPath, 'utf8'));
   const token = cfg.contexts.find((c: { name: string }) => c.name === cfg['current-context']).context.token as string;
   return {
-    url, token, dataDir, configPath, pid: child.pid!, exited,
+    url, token, dataDir, configPath, pid: child.pid!, exited, ...(opts.tls ? { ca: readFileSync(caFile, 'utf8') } : {}),
     output: () => out,
     async kill9() {
       child.kill('SIGKILL');
@@ -161,8 +187,16 @@ export function droverStream(args: string[], opts: { config: string; env?: Recor
   };
 }
 
-export async function api(m: { url: string; token: string }, method: string, path: string, body?: unknown, contentType = 'application/json') {
-  const r = await fetch(m.url + path, {
+const trusting = new Map<string, typeof fetch>();
+/** Node's fetch, or one trusting only `ca` (one connection pool per CA). */
+function transport(ca: string | undefined): typeof fetch {
+  if (!ca) return fetch;
+  if (!trusting.has(ca)) trusting.set(ca, fetchTrusting(ca));
+  return trusting.get(ca)!;
+}
+
+export async function api(m: { url: string; token: string; ca?: string }, method: string, path: string, body?: unknown, contentType = 'application/json') {
+  const r = await transport(m.ca)(m.url + path, {
     method,
     headers: { authorization: `Bearer ${m.token}`, ...(body !== undefined ? { 'content-type': contentType } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),

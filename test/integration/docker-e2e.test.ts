@@ -307,6 +307,22 @@ spec: {image: "nosuch/image:1.0", imagePullPolicy: Never, command: [sleep, "100"
     expect(agents.n1.output()).toContain('adopted a container from an earlier run');
   }, 90_000);
 
+  it('a Container deleted while its node agent was down is removed from the engine when the agent returns', async () => {
+    expect((await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Container
+metadata: {name: orphan, namespace: ${NS}}
+spec: {image: ${TEST_IMAGE}, imagePullPolicy: Never, nodeName: n1, command: [sleep, "100000"], terminationGracePeriodSeconds: 1}
+`)).code).toBe(0);
+    await eventually('orphan Running', async () => (await getObj('containers', 'orphan')).status?.phase === 'Running', 30_000);
+    const dataDir = agents.n1.dataDir;
+    await agents.n1.kill9();
+    expect((await run(['delete', 'container', 'orphan', '-n', NS])).code).toBe(0);
+    await eventually('the object gone once n1 is past its fencing deadline', async () => (await api(m, 'GET', `${BASE}/containers/orphan`)).status === 404, 30_000, 250);
+    expect((await inspect('n1', `drover.n1.${NS}.orphan`)).State.Running).toBe(true); // nobody was there to remove it
+    await startNode('n1', { dataDir });
+    await eventually('the orphan removed from engine n1', async () => !(`drover.n1.${NS}.orphan` in (await dockerState('n1'))), 30_000, 250);
+  }, 90_000);
+
   it('drover delete removes the stack\'s Docker containers', async () => {
     expect((await run(['delete', '-f', STACK, '-n', NS])).code).toBe(0);
     await eventually('no stack container left on either engine', async () => {
