@@ -1,6 +1,7 @@
 // `drover agent` configuration, parsed once from flags into a typed object and passed down.
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { isCaPin, splitJoinToken } from '../core/ca-pin.ts';
 import { parseDuration } from '../core/duration.ts';
 
 export const RuntimeKinds = ['process', 'docker'] as const;
@@ -34,6 +35,8 @@ export interface AgentConfig {
   logLevel?: string;
   /** Docker runtime: the engine (default $DOCKER_HOST, else unix:///var/run/docker.sock) and the default network mode. */
   docker: { host?: string; network?: string };
+  /** https manager: a PEM file with the CA to trust (absolute), instead of the CA pinned by the join token. */
+  caFile?: string;
 }
 
 /** Flags as commander hands them over (all strings). */
@@ -52,6 +55,7 @@ export interface AgentFlags {
   logLevel?: string;
   dockerHost?: string;
   dockerNetwork?: string;
+  caFile?: string;
 }
 
 /** A flag the user got wrong; the CLI prints it as a usage error. */
@@ -116,6 +120,18 @@ function dockerHost(text: string | undefined): string | undefined {
   return text;
 }
 
+/** A pin must be 64 hex digits, and a token that pins a CA (or --ca-file) only makes sense over https. */
+function checkJoinTokenPin(flags: AgentFlags, server: URL): void {
+  const pin = flags.joinToken ? splitJoinToken(flags.joinToken).caSha256 : undefined;
+  if (pin !== undefined && !isCaPin(pin)) {
+    throw new AgentConfigError(`--join-token: the CA hash after the '.' must be 64 hex digits (got ${pin.length} characters); copy the whole token`);
+  }
+  if (server.protocol === 'http:' && pin) {
+    throw new AgentConfigError(`--join-token pins a CA, so the manager serves https: use --server https://${server.host} (not http, which would send the token in clear text)`);
+  }
+  if (server.protocol === 'http:' && flags.caFile) throw new AgentConfigError('--ca-file applies to an https --server only');
+}
+
 export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostname?: string } = {}): AgentConfig {
   if (!flags.server) throw new AgentConfigError('--server is required (the manager URL, e.g. http://127.0.0.1:8000)');
   let server: URL;
@@ -134,13 +150,15 @@ export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostnam
     throw new AgentConfigError(`--runtime "${runtime}" is not supported (supported: ${RuntimeKinds.join(', ')})`);
   }
   const dataDir = flags.dataDir ?? AGENT_DEFAULTS.dataDir;
+  checkJoinTokenPin(flags, server);
+  const cwd = env.cwd ?? process.cwd();
   return {
     server: flags.server.replace(/\/+$/, ''),
     joinToken: flags.joinToken || undefined,
     nodeName,
     labels: parseLabels(flags.labels),
     runtime: runtime as RuntimeKind,
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(env.cwd ?? process.cwd(), dataDir),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     listen: parseHostPort(flags.listen ?? AGENT_DEFAULTS.listen, '--listen'),
     address: flags.address ?? AGENT_DEFAULTS.address,
     capacityContainers: positiveInt(flags.capacityContainers, '--capacity-containers', AGENT_DEFAULTS.capacityContainers),
@@ -148,5 +166,6 @@ export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostnam
     taskLeaseMs: leaseMs(flags.taskLease ?? AGENT_DEFAULTS.taskLease),
     logLevel: flags.logLevel,
     docker: { host: dockerHost(flags.dockerHost), network: flags.dockerNetwork || undefined },
+    ...(flags.caFile ? { caFile: isAbsolute(flags.caFile) ? flags.caFile : resolve(cwd, flags.caFile) } : {}),
   };
 }

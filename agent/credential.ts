@@ -15,9 +15,29 @@ export interface NodeCredential {
 
 
 export const CREDENTIAL_FILE = 'credential.json';
+/** The https manager's CA, pinned at the join (agent/ca-trust.ts) and trusted for every later request. */
+export const CA_FILE = 'ca.crt';
 
 export function credentialPath(dataDir: string): string {
   return join(dataDir, CREDENTIAL_FILE);
+}
+
+export function caPath(dataDir: string): string {
+  return join(dataDir, CA_FILE);
+}
+
+export function readSavedCa(dataDir: string): string | undefined {
+  const path = caPath(dataDir);
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+/** Atomic; 0644: a CA certificate is public, but only this node decides what it holds. */
+export function writeSavedCa(dataDir: string, pem: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = caPath(dataDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, pem, { mode: 0o644 });
+  renameSync(tmp, path);
 }
 
 export function readCredential(dataDir: string): NodeCredential | undefined {

@@ -19,6 +19,8 @@ import { FencingTracker, NodeReasons, heartbeatPatch, isoMs, readyCondition, reg
 import { BACKOFF_MAX_MS, BACKOFF_START_MS, joinAndSave, nextBackoff, resolveIdentity } from './identity.ts';
 import { startLocalServer, type HealthReport, type LocalServer } from './local-server.ts';
 import { createLogShipper } from './log-shipper.ts';
+import { writeCredential } from './credential.ts';
+import { RETRY_MS as RENEW_RETRY_MS, renewCredential, renewalDelay } from './renewal.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
 import type { ContainerInfo, ContainerRuntime, DiscoveredContainer, RuntimeEvent } from './runtime.ts';
 import { containerStatusPatch, phaseFor, reportDigest, stoppedStatusPatch } from './status-mapping.ts';
@@ -114,7 +116,9 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   const nodeName = credential.nodeName;
   const namespace = credential.namespace;
   const log = deps.logger.child({ node: nodeName, cluster: namespace });
-  const newClient = () => new ApiClient({ server: config.server, token: credential.token, fetch: deps.fetch, userAgent: `drover-agent/${nodeName}` });
+  // the injected transport, or one that trusts only the https manager's pinned CA (identity.ts)
+  const transport = identity.fetch;
+  const newClient = () => new ApiClient({ server: config.server, token: credential.token, fetch: transport, userAgent: `drover-agent/${nodeName}` });
   let client = newClient();
   const api = () => client;
 
@@ -326,9 +330,10 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   async function rejoin(): Promise<boolean> {
     if (!config.joinToken) return false;
     log.warn('the manager rejected the node credential; joining again with the join token');
-    const again = await joinAndSave(config, { fetch: deps.fetch, logger: log, sleep });
+    const again = await joinAndSave(config, { fetch: transport, logger: log, sleep });
     credential = again.credential;
     client = newClient();
+    scheduleRenewal(renewalDelay(credential.token, clock.now()));
     return true;
   }
 
@@ -548,8 +553,34 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   }
   const timers = new Set<TimerHandle>();
 
+  // ---- credential renewal (signed node credentials expire; renewed at two thirds of their life) ----
+  const renewTimer = { h: undefined as TimerHandle | undefined };
+  function scheduleRenewal(delayMs: number | undefined): void {
+    if (!loops || stopped || delayMs === undefined) return;
+    if (renewTimer.h) clock.clearTimeout(renewTimer.h);
+    renewTimer.h = clock.setTimeout(() => {
+      renewTimer.h = undefined;
+      void renewOnce();
+    }, delayMs);
+  }
+  async function renewOnce(): Promise<void> {
+    const r = await renewCredential(api());
+    if (stopped) return;
+    if (r.ok) {
+      credential = { ...credential, token: r.credential };
+      writeCredential(config.dataDir, credential);
+      client = newClient();
+      log.info('renewed the node credential', { expiresAt: r.expiresAt });
+      scheduleRenewal(renewalDelay(credential.token, clock.now()));
+      return;
+    }
+    log.warn('could not renew the node credential', { err: r.error, rejected: r.rejected, retryMs: RENEW_RETRY_MS });
+    // Rejected: the heartbeat's 401 handling rejoins with the join token when there is one.
+    scheduleRenewal(RENEW_RETRY_MS);
+  }
+
   const shipper = createLogShipper({
-    server: () => config.server, token: () => credential.token, runtime, logger: log, fetch: deps.fetch,
+    server: () => config.server, token: () => credential.token, runtime, logger: log, fetch: transport,
     isBound: (ns, name) => bound.has(keyOf(ns, name)),
     isAgentBound: (ns, name) => agentSync.isBound(ns, name),
   });
@@ -577,6 +608,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     every('sync', () => SYNC_INTERVAL_MS, async () => { if (registered) await Promise.all([syncOnce(), readCluster()]); });
     every('fencing', () => FENCE_CHECK_MS, checkFencing);
     every('log shipping', () => LOG_SHIP_INTERVAL_MS, () => (managerReachable ? shipper.shipOnce() : Promise.resolve()));
+    scheduleRenewal(renewalDelay(credential.token, clock.now()));
     void watchLoop(types.tasks, `spec.nodeName=${nodeName}`, () => taskRV, (v) => { taskRV = v; });
     void watchLoop(types.containers, `status.nodeName=${nodeName}`, () => containerRV, (v) => { containerRV = v; });
     void watchLoop(types.agents, `status.nodeName=${nodeName}`, () => agentRV, (v) => { agentRV = v; });
@@ -587,6 +619,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     if (stopped) return;
     stopped = true;
     for (const t of timers) clock.clearTimeout(t);
+    if (renewTimer.h) clock.clearTimeout(renewTimer.h);
     if (wakeTimer) clock.clearTimeout(wakeTimer);
     for (const w of [...wakeSleepers]) w();
     for (const w of watches) w.stop();

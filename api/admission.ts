@@ -3,7 +3,10 @@ import { BadRequest, NotFound, isApiError } from '../core/errors.ts';
 import { isPlainObject } from '../core/patch.ts';
 import type { ResourceType } from '../core/resources.ts';
 import type { KubeObject } from '../core/types.ts';
+import { invalidError } from '../core/validation.ts';
 import type { ApiContext } from './context.ts';
+import { hostPathCauses, usesHostPath } from './host-path-policy.ts';
+import { scrubEventMessage } from './secret-redaction.ts';
 import type { ResourceTarget } from './resource-path.ts';
 
 /**
@@ -42,9 +45,28 @@ export function incomingObject(t: ResourceTarget, body: unknown): KubeObject {
   return obj;
 }
 
-/** The validator defaults and checks everything (metadata included) and reports every bad field in one Invalid. */
+/**
+ * The validator defaults and checks everything (metadata included) and reports every bad field in one
+ * Invalid; then the policies that need other objects: hostPath volumes against the Container's Cluster,
+ * and secret env values scrubbed from Event messages.
+ */
 export async function admit(ctx: ApiContext, rt: ResourceType, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
-  return ctx.validator.admit(rt, obj, subresource ? { subresource } : {});
+  const admitted = await ctx.validator.admit(rt, obj, subresource ? { subresource } : {});
+  if (rt.kind === 'Container' && !subresource && usesHostPath(admitted)) {
+    const causes = hostPathCauses(admitted, await clusterOf(ctx, admitted.metadata.namespace));
+    if (causes.length) throw invalidError(rt, admitted, causes);
+  }
+  if (rt.kind === 'Event') await scrubEventMessage(ctx, admitted);
+  return admitted;
+}
+
+async function clusterOf(ctx: ApiContext, namespace: string | undefined): Promise<KubeObject | undefined> {
+  const clusterRt = ctx.registry.resolve('Cluster');
+  if (!clusterRt || !namespace) return undefined;
+  return ctx.store.get(clusterRt.key, undefined, namespace).catch((e: unknown) => {
+    if (isApiError(e, 404)) return undefined;
+    throw e;
+  });
 }
 
 /** Namespaced objects live in a Cluster: refuse to create one in a Cluster that does not exist. */

@@ -1,7 +1,12 @@
-// Bearer tokens: stored only as sha256 hashes in <data-dir>/tokens.json (mode 0600).
-import { createHash, randomBytes } from 'node:crypto';
+// Bearer tokens: stored only as sha256 hashes in <data-dir>/tokens.json (mode 0600), each with an
+// optional expiry. Node credentials are also signed: `drvn_<claims>.<hmac>`, so a forged or expired one
+// is refused before any lookup, and the claims (node, cluster, expiry) are readable by the node agent.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_CREDENTIAL_PREFIX, readNodeClaims, type NodeClaims } from '../core/join-protocol.ts';
+
+export { NODE_CREDENTIAL_PREFIX, readNodeClaims, type NodeClaims };
 
 export const Roles = ['admin', 'operator', 'viewer', 'node'] as const;
 export type Role = (typeof Roles)[number];
@@ -27,6 +32,8 @@ export interface TokenInfo {
   node?: string;
   description?: string;
   createdAt: string;
+  /** RFC 3339; absent = never expires. */
+  expiresAt?: string;
 }
 
 interface TokenRecord extends TokenInfo {
@@ -41,8 +48,10 @@ export interface CreateTokenOptions {
   description?: string;
   /** Principal name shown in logs and denials; default `<role>-<id>`. */
   name?: string;
-  /** Token prefix, default `drv_` (node credentials use `drvn_`). */
+  /** Token prefix, default `drv_` (node credentials use `drvn_` and are signed). */
   prefix?: string;
+  /** Lifetime; undefined or 0 = never expires. */
+  ttlMs?: number;
 }
 
 export interface TokenStore extends Authenticator {
@@ -52,9 +61,16 @@ export interface TokenStore extends Authenticator {
   list(): TokenInfo[];
   /** false when no token has this id. */
   revoke(id: string): boolean;
+  /** Revoke every token the predicate picks; returns how many. */
+  revokeWhere(pick: (t: TokenInfo) => boolean): number;
+  /** Shorten a token's life to at most `untilMs` (a renewed node credential's predecessor). */
+  expireBy(id: string, untilMs: number): void;
 }
 
 const TOKEN_PREFIX = 'drv_';
+const DAY_MS = 24 * 3600_000;
+/** Node credentials live this long unless renewed (the node agent renews at two thirds). */
+export const NODE_CREDENTIAL_TTL_MS = DAY_MS;
 // Another process (the CLI) may edit the file; re-check its mtime at most this often.
 const RELOAD_CHECK_MS = 1000;
 
@@ -62,9 +78,33 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-export function openTokenStore(dataDir: string): TokenStore {
+/** The manager's key for signing node credentials, made at first start (0600). */
+function signingKey(dataDir: string): Buffer {
+  const file = join(dataDir, 'node-credential.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+export function openTokenStore(dataDir: string, opts: { now?: () => number } = {}): TokenStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now;
   const path = join(dataDir, 'tokens.json');
+  const key = signingKey(dataDir);
+  const sign = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
+  /** A node credential whose signature or expiry is wrong is refused without a lookup. */
+  const signatureOk = (token: string): boolean => {
+    const rest = token.slice(NODE_CREDENTIAL_PREFIX.length);
+    const dot = rest.lastIndexOf('.');
+    if (dot <= 0) return false;
+    const want = Buffer.from(sign(rest.slice(0, dot)));
+    const got = Buffer.from(rest.slice(dot + 1));
+    if (want.length !== got.length || !timingSafeEqual(want, got)) return false;
+    const claims = readNodeClaims(token);
+    return claims !== undefined && claims.exp > now();
+  };
+  const expired = (r: TokenInfo) => r.expiresAt !== undefined && !(Date.parse(r.expiresAt) > now());
   let records: TokenRecord[] = [];
   let byHash = new Map<string, TokenRecord>();
   let loadedMtime = -1;
@@ -105,22 +145,37 @@ export function openTokenStore(dataDir: string): TokenStore {
     path,
     authenticate(token) {
       if (!token) return undefined;
+      if (token.startsWith(NODE_CREDENTIAL_PREFIX) && token.includes('.') && !signatureOk(token)) return undefined;
       maybeReload();
       const r = byHash.get(hashToken(token));
-      return r && { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}), ...(r.node ? { node: r.node } : {}) };
+      if (!r || expired(r)) return undefined;
+      return { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}), ...(r.node ? { node: r.node } : {}) };
     },
     create(opts) {
       if (!(Roles as readonly string[]).includes(opts.role)) throw new Error(`unknown role "${opts.role}" (want one of ${Roles.join(', ')})`);
       const id = randomBytes(6).toString('hex');
-      const token = (opts.prefix ?? TOKEN_PREFIX) + randomBytes(32).toString('base64url');
+      const issued = now();
+      const expiresMs = opts.ttlMs ? issued + opts.ttlMs : undefined;
+      const prefix = opts.prefix ?? TOKEN_PREFIX;
+      let token: string;
+      if (prefix === NODE_CREDENTIAL_PREFIX && opts.node && opts.cluster) {
+        const claims: NodeClaims & { n: string } = { id, cluster: opts.cluster, node: opts.node, iat: issued, exp: expiresMs ?? issued + NODE_CREDENTIAL_TTL_MS, n: randomBytes(16).toString('base64url') };
+        const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        token = `${prefix}${body}.${sign(body)}`;
+      } else {
+        token = prefix + randomBytes(32).toString('base64url');
+      }
       const rec: TokenRecord = {
-        id, name: opts.name ?? `${opts.role}-${id}`, role: opts.role, createdAt: new Date().toISOString(),
+        id, name: opts.name ?? `${opts.role}-${id}`, role: opts.role, createdAt: new Date(issued).toISOString(),
         ...(opts.cluster ? { cluster: opts.cluster } : {}),
         ...(opts.node ? { node: opts.node } : {}),
         ...(opts.description ? { description: opts.description } : {}),
+        ...(expiresMs ? { expiresAt: new Date(expiresMs).toISOString() } : {}),
         sha256: hashToken(token),
       };
-      records = [...records, rec];
+      maybeReload();
+      // Expired records are dropped as new ones come: the file does not grow with every renewal.
+      records = [...records.filter((r) => !expired(r)), rec];
       save();
       return { token, id };
     },
@@ -129,11 +184,28 @@ export function openTokenStore(dataDir: string): TokenStore {
       return records.map(({ sha256: _hash, ...info }) => info);
     },
     revoke(id) {
+      maybeReload();
       const before = records.length;
       records = records.filter((r) => r.id !== id);
       if (records.length === before) return false;
       save();
       return true;
+    },
+    revokeWhere(pick) {
+      maybeReload();
+      const before = records.length;
+      records = records.filter((r) => !pick(r));
+      const n = before - records.length;
+      if (n) save();
+      return n;
+    },
+    expireBy(id, untilMs) {
+      maybeReload();
+      const r = records.find((x) => x.id === id);
+      if (!r) return;
+      if (r.expiresAt && Date.parse(r.expiresAt) <= untilMs) return;
+      r.expiresAt = new Date(untilMs).toISOString();
+      save();
     },
   };
 }

@@ -1,5 +1,6 @@
-// Coarse role checks until full RBAC lands: admin/operator write, viewer reads, node and
-// cluster-bound tokens stay inside their Cluster.
+// Role checks: admin does everything; operator applies and operates workloads but does not manage
+// Clusters or tokens; viewer reads (watch included); node is NodeRestriction. A Cluster-bound token
+// stays inside its Cluster's namespace.
 import { Forbidden } from '../core/errors.ts';
 import type { KubeObject } from '../core/types.ts';
 import type { Principal } from './auth.ts';
@@ -43,6 +44,11 @@ function describe(p: Principal, a: Attributes): string {
   return `${p.role} "${p.name}" cannot ${a.verb} ${res} ${where}`;
 }
 
+/** The one Cluster a principal may see when it lists or watches Clusters (undefined: no narrowing). */
+export function scopedListName(p: Principal, plural: string): string | undefined {
+  return plural === 'clusters' ? p.cluster : undefined;
+}
+
 /** Throws Forbidden with a message naming who, what and where. */
 export function authorize(p: Principal, a: Attributes): void {
   const deny = (why?: string) => {
@@ -50,13 +56,18 @@ export function authorize(p: Principal, a: Attributes): void {
   };
   const read = READ_VERBS.has(a.verb);
   if (p.cluster !== undefined) {
-    // a Cluster-bound principal sees its own Cluster object and its namespace, nothing else
-    const ownCluster = a.clusterScoped && a.plural === 'clusters' && a.name === p.cluster && read;
+    // A Cluster-bound principal sees its own Cluster object and its namespace, nothing else. Listing or
+    // watching Clusters is allowed: the router narrows it to the principal's own (see scopedListName).
+    const ownCluster = a.clusterScoped && a.plural === 'clusters' && read
+      && (a.name === p.cluster || (a.name === undefined && !a.subresource && (a.verb === 'list' || a.verb === 'watch')));
     if (!ownCluster && a.namespace !== p.cluster) deny(`token is limited to cluster "${p.cluster}"`);
   }
   switch (p.role) {
     case 'admin':
+      return;
     case 'operator':
+      // Operators apply and operate workloads; Clusters (and their join tokens) are the admins'.
+      if (!read && a.plural === 'clusters') deny('operators may not manage Clusters or their join tokens (an admin token is needed)');
       return;
     case 'viewer':
       if (!read) deny();

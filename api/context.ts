@@ -8,6 +8,8 @@ import type { ApiMetrics } from './metrics.ts';
 import type { WatchSessions } from './watch.ts';
 import type { Store } from '../core/store.ts';
 import type { RebalancePlanner } from './rebalance-routes.ts';
+import type { AuditSink } from './audit.ts';
+import type { RateLimitOptions } from './rate-limit.ts';
 
 /** core/validation.ts createValidator(registry): defaults and validates, throws Invalid listing every bad field. */
 export interface Validator {
@@ -34,6 +36,14 @@ export interface ApiServerOptions {
   maxWatchBufferBytes?: number;
   /** planRebalance from reconcilers/ (api/ may not import it); without it the rebalance routes answer 500. */
   rebalancePlanner?: RebalancePlanner;
+  /** Audit log of writes and denials (api/audit.ts); none when absent. */
+  audit?: AuditSink;
+  /** Per-principal limit of mutating requests (api/rate-limit.ts); unlimited when absent. */
+  rateLimit?: RateLimitOptions;
+  /** Set when the manager serves https (api/tls.ts): the CA is published at GET /api/v1/ca and pinned by join tokens. */
+  tls?: { caCert: string; caSha256: string };
+  /** Lifetime of node credentials (default 24 h); the node agent renews at two thirds. */
+  nodeCredentialTtlMs?: number;
 }
 
 export interface ApiContext {
@@ -45,6 +55,9 @@ export interface ApiContext {
   sessions: WatchSessions;
   bookmarkIntervalMs: number;
   maxWatchBufferBytes: number;
+  nodeCredentialTtlMs?: number;
+  /** Hex SHA-256 of the manager's CA (DER) when it serves https: join tokens carry it as `drvj_<secret>.<caSha256>`. */
+  caSha256?: string;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;

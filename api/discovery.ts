@@ -1,9 +1,10 @@
 // Minimal discovery documents so kubectl and client-node can map kinds to URLs.
 import type { ResourceRegistry } from '../core/resources.ts';
 import { API_VERSION, GROUP, VERSION } from '../core/types.ts';
+import { coreV1Resources } from './core-v1.ts';
 
-const OBJECT_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
+export const OBJECT_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+export const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
 
 export function apiResourceList(registry: ResourceRegistry) {
   const resources = [];
@@ -32,11 +33,11 @@ export function apiGroupList() {
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: [group] };
 }
 
-/** The core group exists only so clients that probe /api find a well-formed answer. */
+/** The core group holds only the read-only Namespace (= Cluster) and Event views of api/core-v1.ts. */
 export function coreApiVersions(serverAddress: string) {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
 export function coreResourceList() {
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: [] };
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: coreV1Resources() };
 }

@@ -4,6 +4,7 @@
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
+import { splitJoinToken } from '../core/ca-pin.ts';
 import { BadRequest, Conflict, NotFound, isApiError } from '../core/errors.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { ClusterJoinToken } from '../core/kinds.generated.ts';
@@ -16,6 +17,7 @@ import { authorize } from './authorize.ts';
 import type { Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
 import { readObjectBody } from './request-body.ts';
+import { checkUrlName } from './resource-path.ts';
 
 export const JOIN_TOKEN_PREFIX = 'drvj_';
 export const DEFAULT_JOIN_TOKEN_TTL = '24h';
@@ -24,6 +26,8 @@ const WRITE_ATTEMPTS = 5;
 export interface JoinTokenInfo {
   name: string;
   description?: string;
+  maxUses?: number;
+  uses?: number;
   /** RFC 3339; absent = never expires. */
   expires?: string;
   expired: boolean;
@@ -36,10 +40,14 @@ export interface CreatedJoinToken {
   expires?: string;
 }
 
-/** Hex SHA-256 of the secret part (after `drvj_`); undefined when the text is not a join token. */
+/**
+ * Hex SHA-256 of the secret part (after `drvj_`, before the `.<CA sha256>` pin a TLS manager appends); undefined
+ * when the text is not a join token. The pin is for the node, not a secret: it is never stored or compared here.
+ */
 export function joinTokenHash(token: string): string | undefined {
-  if (!token.startsWith(JOIN_TOKEN_PREFIX) || token.length <= JOIN_TOKEN_PREFIX.length) return undefined;
-  return createHash('sha256').update(token.slice(JOIN_TOKEN_PREFIX.length)).digest('hex');
+  const { secretPart } = splitJoinToken(token);
+  if (!secretPart.startsWith(JOIN_TOKEN_PREFIX) || secretPart.length <= JOIN_TOKEN_PREFIX.length) return undefined;
+  return createHash('sha256').update(secretPart.slice(JOIN_TOKEN_PREFIX.length)).digest('hex');
 }
 
 export function isExpired(t: Pick<ClusterJoinToken, 'expires'>, nowMs: number): boolean {
@@ -73,7 +81,7 @@ export function tokensOf(cluster: KubeObject): ClusterJoinToken[] {
 }
 
 /** Read-modify-write of a Cluster's join tokens, validated by the CRD, retried on concurrent writes. */
-async function editTokens(ctx: ApiContext, cluster: string, edit: (tokens: ClusterJoinToken[]) => ClusterJoinToken[]): Promise<void> {
+export async function editTokens(ctx: ApiContext, cluster: string, edit: (tokens: ClusterJoinToken[]) => ClusterJoinToken[]): Promise<void> {
   const rt = clusterType(ctx);
   for (let attempt = 1; ; attempt++) {
     const current = await ctx.store.get(rt.key, undefined, cluster);
@@ -95,6 +103,8 @@ export interface CreateJoinTokenOptions {
   ttl?: string;
   description?: string;
   name?: string;
+  /** Joins allowed (1 = single use); undefined = unlimited until expiry. */
+  maxUses?: number;
   nowMs?: number;
 }
 
@@ -110,7 +120,8 @@ export async function createJoinToken(ctx: ApiContext, cluster: string, o: Creat
     if (problems.length) throw new BadRequest(`name "${o.name}": ${problems.join('; ')}`);
   }
   const secret = randomBytes(32).toString('base64url');
-  const token = JOIN_TOKEN_PREFIX + secret;
+  // with TLS the node learns which CA to trust from the token itself (`drvj_<secret>.<CA sha256>`)
+  const token = JOIN_TOKEN_PREFIX + secret + (ctx.caSha256 ? `.${ctx.caSha256}` : '');
   const expires = ttlMs > 0 ? rfc3339((o.nowMs ?? Date.now()) + ttlMs) : undefined;
   let name = o.name ?? randomName();
   await editTokens(ctx, cluster, (tokens) => {
@@ -122,6 +133,7 @@ export async function createJoinToken(ctx: ApiContext, cluster: string, o: Creat
       name, tokenHash: joinTokenHash(token)!,
       ...(o.description ? { description: o.description } : {}),
       ...(expires ? { expires } : {}),
+      ...(o.maxUses ? { maxUses: o.maxUses, uses: 0 } : {}),
     };
     return [...tokens, entry];
   });
@@ -132,7 +144,8 @@ export async function listJoinTokens(ctx: ApiContext, cluster: string, nowMs = D
   const c = await ctx.store.get(clusterType(ctx).key, undefined, cluster);
   return tokensOf(c).map((t) => ({
     name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.expires ? { expires: t.expires } : {}),
-    expired: isExpired(t, nowMs),
+    ...(t.maxUses ? { maxUses: t.maxUses, uses: t.uses ?? 0 } : {}),
+    expired: isExpired(t, nowMs) || (t.maxUses !== undefined && (t.uses ?? 0) >= t.maxUses),
   }));
 }
 
@@ -149,6 +162,7 @@ export function joinTokenRoutes(ctx: ApiContext): Router {
   const base = '/api/v1/clusters/:cluster/join-tokens';
   const check = (req: Request, res: Response, verb: Verb): string => {
     const cluster = String(req.params.cluster);
+    checkUrlName(cluster, 'name', true);
     res.locals.verb = verb;
     res.locals.resource = 'clusters/join-tokens';
     // join tokens belong to the Cluster's namespace, so an operator bound to that Cluster manages them
@@ -165,7 +179,9 @@ export function joinTokenRoutes(ctx: ApiContext): Router {
       if (v !== undefined && typeof v !== 'string') throw new BadRequest(`${k} must be a string`);
       return v as string | undefined;
     };
-    const created = await createJoinToken(ctx, cluster, { ttl: str('ttl'), description: str('description'), name: str('name') });
+    const maxUses = body.maxUses;
+    if (maxUses !== undefined && (!Number.isInteger(maxUses) || (maxUses as number) < 1)) throw new BadRequest('maxUses must be a positive integer (1 = single use)');
+    const created = await createJoinToken(ctx, cluster, { ttl: str('ttl'), description: str('description'), name: str('name'), maxUses: maxUses as number | undefined });
     ctx.logger.info('join token created', { cluster, name: created.name, expires: created.expires ?? 'never' });
     res.status(201).json(created);
   });

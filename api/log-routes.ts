@@ -10,6 +10,7 @@ import type { Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
 import { createLogBuffer } from './log-buffer.ts';
 import type { LogBuffer } from './log-buffer.ts';
+import { checkUrlName } from './resource-path.ts';
 
 export const LOG_PATH = '/apis/drover.dev/v1alpha1/namespaces/:namespace/containers/:name/log';
 export const AGENT_LOG_PATH = '/apis/drover.dev/v1alpha1/namespaces/:namespace/agents/:name/log';
@@ -58,6 +59,8 @@ function mountLogs(ctx: ApiContext, router: Router, buffer: LogBuffer, kind: 'Co
     const principal = res.locals.principal as Principal;
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
+    checkUrlName(namespace, 'namespace');
+    checkUrlName(name, 'name');
     res.locals.verb = verb;
     res.locals.resource = `${rt.plural}/log`;
     const attrs = { verb, plural: rt.plural, group: rt.group, subresource: 'log', namespace, name, clusterScoped: false };

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExists, BadRequest, Conflict, Invalid, isApiError } from '../core/errors.ts';
 import { applyJsonPatch, applyMergePatch, isPlainObject } from '../core/patch.ts';
+import { MAX_NESTING_DEPTH, valueDepthExceededAt } from '../core/input-limits.ts';
 import type { ResourceType } from '../core/resources.ts';
 import type { KubeList, KubeObject, OwnerReference } from '../core/types.ts';
 import type { ListOptions } from '../core/store.ts';
@@ -17,15 +18,23 @@ export interface Reply {
 }
 
 const SERVER_FIELDS = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields'] as const;
+/** A list limit above this returns everything anyway. */
+const MAX_LIST_LIMIT = 1_000_000_000;
 // Patches retry on a concurrent write unless the caller pinned a resourceVersion, like Kubernetes.
 const PATCH_ATTEMPTS = 5;
 
 export function applyPatch(target: unknown, type: PatchType, patch: unknown): unknown {
+  let out: unknown;
   if (type === 'merge') {
     if (!isPlainObject(patch)) throw new BadRequest('merge patch must be a JSON object');
-    return applyMergePatch(target, patch);
+    out = applyMergePatch(target, patch);
+  } else {
+    out = applyJsonPatch(target, patch);
   }
-  return applyJsonPatch(target, patch);
+  // a JSON patch can nest a copy of a subtree inside itself, again and again
+  const deep = valueDepthExceededAt(out);
+  if (deep !== undefined) throw new Invalid(`the patched object nests deeper than the limit of ${MAX_NESTING_DEPTH} levels (at ${deep.length > 120 ? `…${deep.slice(-120)}` : deep})`);
+  return out;
 }
 
 function conflictOnStale(rt: ResourceType, name: string, wanted: string | undefined, actual: string | undefined): void {
@@ -58,9 +67,15 @@ export function listOptions(t: ResourceTarget, query: Record<string, unknown>): 
   let limit: number | undefined;
   if (limitRaw !== undefined) {
     limit = Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`limit must be a non-negative integer, got "${limitRaw}"`);
+    if (!/^[0-9]+$/.test(limitRaw) || !Number.isInteger(limit)) throw new BadRequest(`limit must be a non-negative integer, got "${limitRaw.slice(0, 64)}"`);
+    if (!Number.isSafeInteger(limit)) throw new BadRequest(`limit must be at most ${Number.MAX_SAFE_INTEGER}, got "${limitRaw.slice(0, 64)}"`);
+    // larger than any store: the same as no limit (and SQLite takes no LIMIT beyond int64)
+    if (limit > MAX_LIST_LIMIT) limit = undefined;
   }
-  return { namespace: t.namespace, labelSelector: str('labelSelector'), fieldSelector: str('fieldSelector'), limit, continue: str('continue') };
+  const rv = str('resourceVersion');
+  if (rv !== undefined && !/^[0-9]+$/.test(rv)) throw new BadRequest(`resourceVersion must be a revision (a decimal number), got "${rv.length > 64 ? `${rv.slice(0, 64)}…` : rv}"`);
+  const fieldSelector = [str('fieldSelector'), t.onlyName !== undefined ? `metadata.name=${t.onlyName}` : undefined].filter(Boolean).join(',') || undefined;
+  return { namespace: t.namespace, labelSelector: str('labelSelector'), fieldSelector, limit, continue: str('continue') };
 }
 
 export async function listObjects(ctx: ApiContext, t: ResourceTarget, query: Record<string, unknown>): Promise<Reply> {

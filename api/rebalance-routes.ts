@@ -8,6 +8,7 @@ import type { ResourceType } from '../core/resources.ts';
 import type { KubeObject } from '../core/types.ts';
 import type { Principal } from './auth.ts';
 import { authorize } from './authorize.ts';
+import { checkUrlName } from './resource-path.ts';
 import type { ApiContext } from './context.ts';
 
 export const REBALANCE_REQUESTED_ANNOTATION = 'drover.dev/rebalance-requested';
@@ -59,6 +60,7 @@ export function rebalanceRoutes(ctx: ApiContext, planner: RebalancePlanner | und
   const rt = kind(ctx, 'Cluster');
 
   const handle = async (ns: string, req: Request, res: Response) => {
+    checkUrlName(ns, 'namespace');
     const dryRun = req.query.dryRun === 'true' || req.query.dryRun === 'All';
     res.locals.verb = dryRun ? 'get' : 'update';
     res.locals.resource = 'clusters/rebalance';

@@ -2,6 +2,7 @@
 // their Content-Type and parsed, so every failure becomes a Status naming the problem.
 import type { Request } from 'express';
 import { BadRequest, UnsupportedMediaType } from '../core/errors.ts';
+import { MAX_NESTING_DEPTH, jsonDepthExceededAt } from '../core/input-limits.ts';
 
 export const PatchTypes = {
   merge: 'application/merge-patch+json',
@@ -13,13 +14,33 @@ function mediaType(req: Request): string {
   return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
+/** JSON text → value; too deep, empty or malformed text is a 400 naming the problem. */
+export function parseJsonText(text: string): unknown {
+  const deep = jsonDepthExceededAt(text);
+  if (deep >= 0) {
+    throw new BadRequest(`request body nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels (at byte ${deep})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadRequest(`request body is not valid JSON: ${(e as Error).message}`, undefined, { cause: e });
+  }
+}
+
 function parseJson(req: Request): unknown {
   const buf = req.body;
   if (!Buffer.isBuffer(buf) || buf.length === 0) throw new BadRequest('request body is empty: send a JSON object');
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch (e) {
-    throw new BadRequest(`request body is not valid JSON: ${(e as Error).message}`, undefined, { cause: e });
+  return parseJsonText(buf.toString('utf8'));
+}
+
+/**
+ * `verify` for express.json(): the same depth limit before body-parser parses. Its error carries
+ * status 400, which the error handler (status.ts) turns into a BadRequest Status.
+ */
+export function verifyJsonDepth(_req: unknown, _res: unknown, buf: Buffer): void {
+  const deep = jsonDepthExceededAt(buf.toString('utf8'));
+  if (deep >= 0) {
+    throw Object.assign(new Error(`request body nests objects and arrays deeper than the limit of ${MAX_NESTING_DEPTH} levels (at byte ${deep})`), { status: 400, expose: true });
   }
 }
 

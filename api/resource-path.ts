@@ -1,5 +1,6 @@
 // `[watch/][namespaces/NS/]PLURAL[/NAME[/status|/scale]]` under /apis/drover.dev/v1alpha1.
 import { BadRequest } from '../core/errors.ts';
+import { dns1123Label, dns1123Subdomain } from '../core/names.ts';
 import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
 import { GROUP } from '../core/types.ts';
 import { resourceNotFound } from './status.ts';
@@ -15,6 +16,8 @@ export interface ResourceTarget {
   subresource?: Subresource;
   /** The legacy `/watch/` path prefix was used. */
   watchPath: boolean;
+  /** Lists and watches see only the object of this name (a Cluster-bound token listing Clusters). */
+  onlyName?: string;
 }
 
 function segments(path: string): string[] {
@@ -23,6 +26,17 @@ function segments(path: string): string[] {
   } catch (e) {
     throw new BadRequest(`malformed URL path "${path}"`, undefined, { cause: e });
   }
+}
+
+/**
+ * A namespace or object name taken from a URL (path segment or query): it must be one a stored object
+ * can have, so `..`, `a/b`, `%2e%2e`, NUL or look-alike unicode never reach the store. 400 naming the rule.
+ */
+export function checkUrlName(value: string, what: 'name' | 'namespace', label = what === 'namespace'): void {
+  const problems = label ? dns1123Label(value) : dns1123Subdomain(value);
+  if (problems.length === 0) return;
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  throw new BadRequest(`invalid ${what} ${shown} in the request: ${problems.join('; ')}`);
 }
 
 /** Throws the generic 404 Status for anything that does not name a served resource. */
@@ -45,5 +59,8 @@ export function parseResourcePath(path: string, registry: ResourceRegistry): Res
     const served = (sub === 'status' && rt.hasStatus) || (sub === 'scale' && rt.scale !== undefined);
     if (!served || watchPath) throw resourceNotFound();
   }
+  if (namespace !== undefined) checkUrlName(namespace, 'namespace');
+  // Cluster names are namespaces, hence DNS-1123 labels; every other name a DNS-1123 subdomain
+  if (name !== undefined) checkUrlName(name, 'name', rt.kind === 'Cluster');
   return { rt, namespace, name, subresource: sub as Subresource | undefined, watchPath };
 }

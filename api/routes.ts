@@ -2,7 +2,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { BadRequest, MethodNotAllowed } from '../core/errors.ts';
 import type { Principal } from './auth.ts';
-import { authorize } from './authorize.ts';
+import { authorize, scopedListName } from './authorize.ts';
 import { nodeRequestFacts } from './node-restriction.ts';
 import type { Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
@@ -11,11 +11,14 @@ import {
   createObject, deleteCollection, deleteObject, getObject, listObjects, parseDeleteOptions, patchObject, replaceObject,
 } from './object-handlers.ts';
 import type { Reply } from './object-handlers.ts';
-import { hasBody, readObjectBody, readPatchBody } from './request-body.ts';
+import { hasBody, readObjectBody } from './request-body.ts';
 import { parseResourcePath } from './resource-path.ts';
 import type { ResourceTarget } from './resource-path.ts';
 import { getScale, patchScale, replaceScale, replaceStatus, patchStatus } from './subresource-handlers.ts';
 import { serveWatch } from './watch.ts';
+import { readAnyPatchBody } from './patch-body.ts';
+import { dryRunInDeleteOptions, replyFor, scopeRequest, watchRendererFor } from './request-scope.ts';
+import { fieldManagerOf, forceOf, serverSideApply } from './server-side-apply.ts';
 
 function methodNotAllowed(res: Response, method: string, allowed: string[]): never {
   res.setHeader('Allow', allowed.join(', '));
@@ -61,14 +64,16 @@ async function handle(ctx: ApiContext, t: ResourceTarget, verb: Verb, req: Reque
       if (verb === 'get') return getObject(ctx, t);
       if (verb === 'update') return replaceStatus(ctx, t, readObjectBody(req), dryRun);
       {
-        const p = readPatchBody(req);
+        const p = readAnyPatchBody(req);
+        if (p.type === 'apply') return serverSideApply(ctx, t, p.object, { fieldManager: fieldManagerOf(query), force: forceOf(query), dryRun });
         return patchStatus(ctx, t, p.type, p.patch, dryRun);
       }
     case 'scale':
       if (verb === 'get') return getScale(ctx, t);
       if (verb === 'update') return replaceScale(ctx, t, readObjectBody(req), dryRun);
       {
-        const p = readPatchBody(req);
+        const p = readAnyPatchBody(req);
+        if (p.type === 'apply') return serverSideApply(ctx, t, p.object, { fieldManager: fieldManagerOf(query), force: forceOf(query), dryRun });
         return patchScale(ctx, t, p.type, p.patch, dryRun);
       }
   }
@@ -78,11 +83,16 @@ async function handle(ctx: ApiContext, t: ResourceTarget, verb: Verb, req: Reque
     case 'create': return createObject(ctx, t, readObjectBody(req), dryRun);
     case 'update': return replaceObject(ctx, t, readObjectBody(req), dryRun);
     case 'patch': {
-      const p = readPatchBody(req);
+      const p = readAnyPatchBody(req);
+      if (p.type === 'apply') return serverSideApply(ctx, t, p.object, { fieldManager: fieldManagerOf(query), force: forceOf(query), dryRun });
       return patchObject(ctx, t, p.type, p.patch, dryRun);
     }
-    case 'delete': return deleteObject(ctx, t, parseDeleteOptions(hasBody(req) ? readObjectBody(req) : undefined, query), dryRun);
-    case 'deletecollection': return deleteCollection(ctx, t, query, dryRun);
+    case 'delete': {
+      // kubectl delete --dry-run=server sends dryRun in the DeleteOptions body, not the query
+      const options = hasBody(req) ? readObjectBody(req) : undefined;
+      return deleteObject(ctx, t, parseDeleteOptions(options, query), dryRun || dryRunInDeleteOptions(options));
+    }
+    case 'deletecollection': return deleteCollection(ctx, t, query, dryRun || dryRunInDeleteOptions(hasBody(req) ? readObjectBody(req) : undefined));
     case 'watch': throw new Error('unreachable: watch is streamed');
   }
 }
@@ -95,20 +105,25 @@ export function resourceRouter(ctx: ApiContext): RequestHandler {
       res.json(apiResourceList(ctx.registry));
       return;
     }
-    const t = parseResourcePath(req.path, ctx.registry);
-    const verb = verbOf(req, res, t);
+    const parsed = parseResourcePath(req.path, ctx.registry);
+    const verb = verbOf(req, res, parsed);
+    const only = verb === 'list' || verb === 'watch' ? scopedListName(principal, parsed.rt.plural) : undefined;
+    const t = only !== undefined ? { ...parsed, onlyName: only } : parsed;
     res.locals.verb = verb;
     res.locals.resource = t.subresource ? `${t.rt.plural}/${t.subresource}` : t.rt.plural;
+    res.locals.auditTarget = { group: t.rt.group, resource: t.rt.plural, subresource: t.subresource, namespace: t.namespace, name: t.name };
     authorize(principal, {
       verb, plural: t.rt.plural, group: t.rt.group, subresource: t.subresource,
       namespace: t.namespace, name: t.name, clusterScoped: !t.rt.namespaced,
       ...(await nodeRequestFacts(ctx, principal, t, verb, req)),
     });
     if (verb === 'watch') {
-      await serveWatch(ctx, t, req, res);
+      await serveWatch(ctx, t, req, res, watchRendererFor(req, t));
       return;
     }
-    const reply = await handle(ctx, t, verb, req);
-    res.status(reply.code).json(reply.body);
+    const reply = await handle(scopeRequest(ctx, req, res, t, verb), t, verb, req);
+    // a create names its object in the body: the audit record takes the name from the reply
+    if (verb === 'create') res.locals.auditTarget.name = (reply.body as { metadata?: { name?: string } } | undefined)?.metadata?.name;
+    res.status(reply.code).json(replyFor(req, t, verb, reply.body));
   };
 }

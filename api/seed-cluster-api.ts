@@ -27,6 +27,8 @@ import { authorize, type Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
 import { clusterOverview, clusterTopology, type ClusterSnapshotView } from './cluster-views.ts';
 import { createObject, deleteObject, patchObject } from './object-handlers.ts';
+import { verifyJsonDepth } from './request-body.ts';
+import { checkUrlName } from './resource-path.ts';
 
 export const LAST_HEARTBEAT_ANNOTATION = 'drover.dev/last-heartbeat';
 export const MIGRATE_REQUESTED_ANNOTATION = 'drover.dev/migrate-requested';
@@ -75,9 +77,19 @@ export function seedClusterRoutes(ctx: ApiContext): Router {
   };
   const kinds = { cluster: kind('Cluster'), node: kind('Node'), container: kind('Container'), agent: kind('Agent'), deployment: kind('AgentDeployment') };
   const router = express.Router();
-  const json = express.json({ limit: '1mb' });
+  const json = express.json({ limit: '1mb', verify: verifyJsonDepth });
   const principalOf = (res: Response) => res.locals.principal as Principal;
-  const namespaceOf = (req: Request, p: Principal) => q(req, 'namespace') ?? p.cluster ?? 'default';
+  const namespaceOf = (req: Request, p: Principal) => {
+    const ns = q(req, 'namespace') ?? p.cluster ?? 'default';
+    checkUrlName(ns, 'namespace');
+    return ns;
+  };
+  // names from the URL are checked before anything reads the store with them
+  router.param('id', (_req, res, next, id: string) => {
+    checkUrlName(id, 'name');
+    res.locals.auditName = id;
+    next();
+  });
   const target = (rt: ResourceType, namespace: string, name?: string) => ({ rt, namespace, name, watchPath: false });
   const check = (p: Principal, rt: ResourceType, verb: Verb, namespace: string, extra: { name?: string; object?: KubeObject; body?: unknown } = {}) =>
     authorize(p, { verb, plural: rt.plural, group: rt.group, clusterScoped: false, namespace, ...extra, ...(verb === 'patch' ? { patchType: 'merge' as const } : {}) });

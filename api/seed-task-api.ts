@@ -15,6 +15,8 @@ import type { KubeObject } from '../core/types.ts';
 import type { Principal } from './auth.ts';
 import { authorize, type Attributes, type Verb } from './authorize.ts';
 import type { ApiContext } from './context.ts';
+import { verifyJsonDepth } from './request-body.ts';
+import { checkUrlName } from './resource-path.ts';
 import { applyStatusWrite, cancelTask, parseStatusWrite, retryTask, toSeedTask } from './task-status-rules.ts';
 
 const WRITE_ATTEMPTS = 5;
@@ -31,12 +33,27 @@ export function seedTaskRoutes(ctx: ApiContext): Router {
   if (!rt) throw new Error('the Task kind is missing from the registry (crds/task.yaml)');
   const tasksRt: ResourceType = rt;
   const router = express.Router();
-  const json = express.json({ limit: '1mb' });
+  const json = express.json({ limit: '1mb', verify: verifyJsonDepth });
   const principalOf = (res: Response) => res.locals.principal as Principal;
   const check = (p: Principal, verb: Verb, extra: Partial<Attributes>) =>
     authorize(p, { verb, plural: tasksRt.plural, group: tasksRt.group, clusterScoped: false, ...extra });
   // A Cluster-bound caller (and every node) sees only its own namespace.
-  const namespaceOf = (req: Request, p: Principal) => q(req, 'namespace') ?? p.cluster;
+  const namespaceOf = (req: Request, p: Principal) => {
+    const ns = q(req, 'namespace') ?? p.cluster;
+    if (ns !== undefined) checkUrlName(ns, 'namespace');
+    return ns;
+  };
+  // names from the URL are checked before anything reads the store with them (or builds a selector)
+  router.param('id', (_req, res, next, id: string) => {
+    checkUrlName(id, 'name');
+    res.locals.auditName = id;
+    next();
+  });
+  router.param('node', (_req, res, next, node: string) => {
+    checkUrlName(node, 'name', true);
+    res.locals.auditName = node;
+    next();
+  });
 
   async function listVisible(req: Request, p: Principal, fieldSelector?: string): Promise<Task[]> {
     const namespace = namespaceOf(req, p);

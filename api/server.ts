@@ -1,7 +1,10 @@
 // The API server: Kubernetes REST over express 5, with probes, discovery, metrics and watch.
+import type { Server as HttpServer } from 'node:http';
+import { Server as HttpsServer, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { RequestHandler } from 'express';
+import { CA_PATH } from '../core/ca-pin.ts';
 import { Unauthorized } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
 import { GROUP, VERSION } from '../core/types.ts';
@@ -12,6 +15,7 @@ import type { ApiContext, ApiServerOptions } from './context.ts';
 import { apiGroupDocument, apiGroupList, coreApiVersions, coreResourceList } from './discovery.ts';
 import { instrumentStore } from './instrumented-store.ts';
 import { joinRoutes, tokenStoreOf } from './join.ts';
+import { tokenRoutes } from './token-routes.ts';
 import { joinTokenRoutes } from './join-tokens.ts';
 import { logRoutes } from './log-routes.ts';
 import { seedTaskRoutes } from './seed-task-api.ts';
@@ -21,7 +25,10 @@ import type { InstrumentedStore } from './instrumented-store.ts';
 import { createApiMetrics } from './metrics.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { resourceRouter } from './routes.ts';
-import { errorHandler, notFoundHandler } from './status.ts';
+import { kubectlRoutes } from './kubectl-routes.ts';
+import { auditLog } from './audit.ts';
+import { TokenBuckets, rateLimiter } from './rate-limit.ts';
+import { answerClientError, errorHandler, notFoundHandler } from './status.ts';
 import { WatchSessions } from './watch.ts';
 
 export type { ApiServerOptions, Validator } from './context.ts';
@@ -61,7 +68,7 @@ function authenticate(authenticator: Authenticator): RequestHandler {
     const principal = token ? authenticator.authenticate(token) : undefined;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="drover"');
-      throw new Unauthorized(token ? 'Unauthorized: the bearer token is not valid (revoked or mistyped?)' : 'Unauthorized: send a bearer token (Authorization: Bearer <token>)');
+      throw new Unauthorized(token ? 'Unauthorized: the bearer token is not valid (expired, revoked or mistyped?)' : 'Unauthorized: send a bearer token (Authorization: Bearer <token>)');
     }
     res.locals.principal = principal;
     next();
@@ -76,6 +83,8 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
     sessions: new WatchSessions(),
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
     maxWatchBufferBytes: opts.maxWatchBufferBytes ?? 16 * 1024 * 1024,
+    ...(opts.nodeCredentialTtlMs ? { nodeCredentialTtlMs: opts.nodeCredentialTtlMs } : {}),
+    ...(opts.tls ? { caSha256: opts.tls.caSha256 } : {}),
   };
   const app = express();
   app.disable('x-powered-by');
@@ -84,6 +93,7 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
   app.locals.watchSessions = ctx.sessions;
 
   app.use(requestLog(opts.logger, metrics));
+  if (opts.audit) app.use(auditLog(opts.audit, { onError: (e) => opts.logger.error('cannot write the audit log', { err: String(e) }) }));
   const ok: RequestHandler = (_req, res) => {
     res.type('text/plain').send('ok');
   };
@@ -105,8 +115,17 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
     });
   });
 
+  if (opts.tls) {
+    // public, like kubeadm's cluster-info: a joining node fetches it without trusting it, then checks its pin
+    const caCert = opts.tls.caCert;
+    app.get(CA_PATH, (_req, res) => {
+      res.type('application/x-pem-file').send(caCert);
+    });
+  }
   app.use(joinRoutes(ctx, opts.tokens ?? tokenStoreOf(opts.authenticator)));
   app.use(authenticate(opts.authenticator));
+  if (opts.rateLimit) app.use(rateLimiter(new TokenBuckets(opts.rateLimit)));
+  app.use(tokenRoutes(ctx, opts.tokens ?? tokenStoreOf(opts.authenticator)));
   app.use(joinTokenRoutes(ctx));
   app.use(logRoutes(ctx).router);
   app.use(seedTaskRoutes(ctx));
@@ -115,6 +134,7 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  app.use(kubectlRoutes(ctx, opts.version?.gitVersion ?? DEFAULT_GIT_VERSION));
   app.get('/api', (req, res) => {
     res.json(coreApiVersions(req.headers.host ?? ''));
   });
@@ -141,20 +161,35 @@ export interface ListeningServer {
   url: string;
   port: number;
   close(): Promise<void>;
+  /** https only: serve a new certificate and key from now on (open connections keep theirs). */
+  setCertificate?(tls: { cert: string; key: string }): void;
+}
+
+export interface ListenOptions {
+  /** Serve https with this PEM certificate (chain) and key instead of plain http. */
+  tls?: { cert: string; key: string };
 }
 
 /** Listen on host:port (0 = any free port). close() ends open watch streams, then the server. */
-export async function listen(app: express.Express, host: string, port: number): Promise<ListeningServer> {
-  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+export async function listen(app: express.Express, host: string, port: number, opts: ListenOptions = {}): Promise<ListeningServer> {
+  const server = await new Promise<HttpServer | HttpsServer>((resolve, reject) => {
+    if (opts.tls) {
+      const s = createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, app);
+      s.once('error', reject);
+      s.listen(port, host, () => resolve(s));
+      return;
+    }
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
+  server.on('clientError', answerClientError);
   const addr = server.address() as AddressInfo;
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const sessions = app.locals.watchSessions as WatchSessions | undefined;
   return {
-    url: `http://${urlHost}:${addr.port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${urlHost}:${addr.port}`,
     port: addr.port,
+    ...(server instanceof HttpsServer ? { setCertificate: (tls: { cert: string; key: string }) => server.setSecureContext(tls) } : {}),
     close: () => new Promise<void>((resolve, reject) => {
       sessions?.endAll();
       server.close((err) => (err ? reject(err) : resolve()));

@@ -1,4 +1,6 @@
 // Kubernetes Status responses: the error middleware and the catch-all 404.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ApiError, BadRequest, InternalError, NotFound, TooLarge } from '../core/errors.ts';
 import type { Logger } from '../core/logging.ts';
@@ -16,7 +18,7 @@ function fromHttpError(err: { type?: string; status?: number; message?: string; 
   }
   if (err.type === 'request.aborted') return new BadRequest('request aborted by the client', undefined, { cause: err });
   if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
-    return new ApiError(err.status, 'BadRequest', err.message ?? 'bad request', undefined, { cause: err });
+    return new ApiError(err.status, err.status === 415 ? 'UnsupportedMediaType' : 'BadRequest', err.message || 'bad request', undefined, { cause: err });
   }
   return undefined;
 }
@@ -38,3 +40,23 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 export const notFoundHandler: RequestHandler = (_req, _res, next) => next(resourceNotFound());
+
+/**
+ * `clientError` of the HTTP server (malformed request line or headers, headers too large, a request
+ * that timed out): answer with a Status body instead of Node's bare `400 Bad Request`, then close.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = (err as { reason?: unknown }).reason;
+  const message = code === 431 ? 'request headers are too large'
+    : code === 408 ? 'request timed out before it was complete'
+      : err.code === 'HPE_INVALID_EOF_STATE' ? 'the request ended before it was complete (a body shorter than its Content-Length, or cut-off headers)'
+        : `malformed HTTP request: ${err.message.replace(/[\r\n]+/g, ' ')}${typeof detail === 'string' && !err.message.includes(detail) ? ` (${detail})` : ''}`;
+  const reason = code === 408 ? 'Timeout' : 'BadRequest';
+  const body = JSON.stringify(new ApiError(code, reason, message).toStatus());
+  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

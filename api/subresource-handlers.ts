@@ -28,6 +28,9 @@ function withStatus(current: KubeObject, status: unknown, resourceVersion: strin
 function stampHeartbeat(current: KubeObject, next: KubeObject): void {
   if (current.kind !== 'Node' || !next.status?.lastHeartbeatTime) return;
   if (next.status.lastHeartbeatTime === current.status?.lastHeartbeatTime) return;
+  // only a heartbeat that is one: a malformed value is left for validation to refuse
+  const sent = next.status.lastHeartbeatTime;
+  if (typeof sent !== 'string' || Number.isNaN(Date.parse(sent))) return;
   next.status.lastHeartbeatTime = new Date().toISOString();
 }
 

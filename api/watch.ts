@@ -30,15 +30,21 @@ export class WatchSessions {
   }
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function timeoutMs(query: Record<string, unknown>): number | undefined {
   const raw = query.timeoutSeconds;
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new BadRequest(`timeoutSeconds must be a non-negative number, got "${String(raw)}"`);
-  return n > 0 ? n * 1000 : undefined;
+  if (typeof raw !== 'string' || !/^[0-9]+(\.[0-9]+)?$/.test(raw) || !Number.isFinite(n)) {
+    throw new BadRequest(`timeoutSeconds must be a non-negative number of seconds, got ${JSON.stringify(raw)}`);
+  }
+  // past what a timer can hold (~24.8 days) a timeout is the same as none
+  return n > 0 && n * 1000 <= MAX_TIMER_MS ? n * 1000 : undefined;
 }
 
-export async function serveWatch(ctx: ApiContext, t: ResourceTarget, req: Request, res: Response): Promise<void> {
+/** `render` rewrites each event before it is sent (a Table row for `kubectl get -w`, a core/v1 view). */
+export async function serveWatch(ctx: ApiContext, t: ResourceTarget, req: Request, res: Response, render?: (ev: WatchEvent) => WatchEvent): Promise<void> {
   const { rt } = t;
   const query = req.query as Record<string, unknown>;
   const opts = listOptions(t, query);
@@ -74,6 +80,7 @@ export async function serveWatch(ctx: ApiContext, t: ResourceTarget, req: Reques
     if (ev.type === 'BOOKMARK') {
       out = { type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: rt.apiVersion, metadata: { resourceVersion: ev.object.metadata?.resourceVersion } } as KubeObject };
     }
+    if (render) out = render(out);
     res.write(JSON.stringify(out) + '\n');
     if (res.writableLength > ctx.maxWatchBufferBytes) {
       // the client cannot keep up; it re-watches from its last resourceVersion

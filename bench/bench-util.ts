@@ -36,7 +36,7 @@ export async function startBenchManager(): Promise<Bench> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'drover-bench-'));
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [...(process.env.DROVER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.DROVER_BENCH_PROF] : []), '--disable-warning=ExperimentalWarning', join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...(process.env.DROVER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.DROVER_BENCH_PROF] : []), '--disable-warning=ExperimentalWarning', join(REPO, 'cli/main.ts'), 'manager', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--rate-limit', '0'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DROVER_LOG_LEVEL: 'warn' },
   });

@@ -1,7 +1,7 @@
 // Global flags + config file → one typed session (API client, namespace, registry), built once per command.
 import { isAbsolute, resolve } from 'node:path';
 import { ApiClient } from '../core/client.ts';
-import { defaultConfigPath, findContext, readCliConfig } from '../core/cli-config.ts';
+import { contextCa, defaultConfigPath, findContext, readCliConfig } from '../core/cli-config.ts';
 import { loadRegistry } from '../core/crds.ts';
 import type { ResourceRegistry } from '../core/resources.ts';
 import { CLIError } from './cli-error.ts';
@@ -46,8 +46,9 @@ export function openSession(g: GlobalOptions, io: Io): Session {
     throw new CLIError(`invalid server URL "${server}"`, { hint: 'use http://HOST:PORT or https://HOST:PORT' });
   }
   const token = g.token ?? ctx?.token;
+  const ca = ctx ? contextCa(ctx, path) : undefined;
   return {
-    client: new ApiClient({ server, token, fetch: io.fetch, userAgent: 'drover-cli' }),
+    client: new ApiClient({ server, token, fetch: io.fetch, ca, userAgent: 'drover-cli' }),
     namespace: g.namespace ?? ctx?.namespace ?? 'default',
     namespaceFromFlag: g.namespace !== undefined,
     server,

@@ -11,9 +11,13 @@ import { isApiError } from '../core/errors.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import { createApiServer, listen } from '../api/server.ts';
 import { openTokenStore, ensureAdminToken } from '../api/auth.ts';
+import { revokeCredentialsOfDeletedNodes } from '../api/node-credentials.ts';
+import { openAuditLog } from '../api/audit.ts';
+import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../api/rate-limit.ts';
 import { startControllerManager } from '../controllers/index.ts';
 import { planRebalance } from '../reconcilers/rebalance-planner.ts';
 import { CLIError } from './cli-error.ts';
+import { checkListenSecurity, clientUrl, prepareManagerTls, renewServingCertificate, trustCa } from './manager-tls.ts';
 
 export interface ManagerOptions {
   listen: string; // host:port, e.g. 127.0.0.1:8000 (port 0 = any free port)
@@ -21,12 +25,26 @@ export interface ManagerOptions {
   logLevel?: string;
   /** Watch events kept for resuming watches (older ones answer 410 Gone). */
   watchHistory?: number;
+  /** Lifetime of node credentials (default 24 h). */
+  nodeCredentialTtlMs?: number;
+  /** Serve https with a CA and serving certificate of its own under <data-dir>/tls/ (cli/manager-tls.ts). */
+  tls?: boolean;
+  /** Extra names (IPs or DNS names) the serving certificate carries besides 127.0.0.1, ::1 and localhost. */
+  advertiseAddresses?: string[];
+  /** Allow plain http on a non-loopback --listen. */
+  insecure?: boolean;
+  /** Audit log of writes and denials: a file path, `-` (stdout) or `off`; default <data-dir>/audit.log. */
+  auditLog?: string;
+  /** Per-principal limit of mutating requests; null = off; default DEFAULT_RATE_LIMIT (api/rate-limit.ts). */
+  rateLimit?: RateLimitOptions | null;
 }
 
 export interface RunningManager {
   url: string;
   adminToken: string;
   adminConfigPath: string;
+  /** PEM of the CA when serving https. */
+  caCert?: string;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -64,6 +82,7 @@ function isAlive(pid: number): boolean {
 export async function startManager(opts: ManagerOptions): Promise<RunningManager> {
   const dataDir = resolve(opts.dataDir);
   const { host, port } = parseListen(opts.listen);
+  checkListenSecurity(opts.listen, host, opts);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger({ level: opts.logLevel });
   const unlock = lockDataDir(dataDir);
@@ -78,30 +97,41 @@ export async function startManager(opts: ManagerOptions): Promise<RunningManager
     const previous = readAdminToken(adminConfigPath);
     const { token: adminToken } = ensureAdminToken(tokens, () => previous);
 
-    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger, rebalancePlanner: planRebalance });
-    const server = await listen(app, host, port);
+    const tls = opts.tls ? await prepareManagerTls(dataDir, host, opts.advertiseAddresses ?? [], logger) : undefined;
+    const audit = openAuditLog(opts.auditLog ?? join(dataDir, 'audit.log'));
+    const rateLimit = opts.rateLimit === null ? undefined : (opts.rateLimit ?? DEFAULT_RATE_LIMIT);
+    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger, rebalancePlanner: planRebalance, audit, rateLimit, nodeCredentialTtlMs: opts.nodeCredentialTtlMs,
+      ...(tls ? { tls: { caCert: tls.caCert, caSha256: tls.caSha256 } } : {}) });
+    const server = await listen(app, host, port, tls ? { tls: { cert: tls.cert, key: tls.key } } : {});
+    const url = clientUrl(server.url, host);
+    const renewal = tls ? renewServingCertificate(server, dataDir, host, opts.advertiseAddresses ?? [], logger) : undefined;
 
     // The admin credential: written 0600, refreshed with the current address at every start.
     const cfg = mergeContext(existsSync(adminConfigPath) ? readCliConfig(adminConfigPath) : emptyCliConfig(), 'local',
-      { server: server.url, token: adminToken, namespace: DEFAULT_CLUSTER }, { makeCurrent: true });
-    writeCliConfig(adminConfigPath, cfg);
+      { server: url, token: adminToken, namespace: DEFAULT_CLUSTER }, { makeCurrent: true });
+    writeCliConfig(adminConfigPath, trustCa(cfg, 'local', tls?.caCert));
     chmodSync(adminConfigPath, 0o600);
 
+    const nodeRevoker = await revokeCredentialsOfDeletedNodes(store, registry, tokens, logger);
     const controllers = await startControllerManager({ store, registry, logger });
-    logger.info('manager ready', { url: server.url, dataDir, adminConfig: adminConfigPath });
+    logger.info('manager ready', { url, dataDir, adminConfig: adminConfigPath, ...(tls ? { caSha256: tls.caSha256 } : {}) });
 
     let stopped = false;
     return {
-      url: server.url,
+      url,
       adminToken,
       adminConfigPath,
+      ...(tls ? { caCert: tls.caCert } : {}),
       logger,
       async stop() {
         if (stopped) return;
         stopped = true;
         await controllers.stop();
+        nodeRevoker.stop();
+        renewal?.stop();
         await server.close();
         await store.close();
+        audit?.close();
         unlock();
         logger.info('manager stopped', { dataDir });
       },

@@ -1,7 +1,7 @@
 // `-f FILE|DIR|-` → parsed manifest documents (directories sorted, .yaml/.yml/.json, -R recursive).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { formatCause, parseManifests } from '../core/yaml-io.ts';
+import { MAX_MANIFEST_BYTES, formatCause, parseManifests } from '../core/yaml-io.ts';
 import type { ManifestDoc } from '../core/yaml-io.ts';
 import type { KubeObject, StatusCause } from '../core/types.ts';
 import { CLIError } from './cli-error.ts';
@@ -35,6 +35,9 @@ export async function readSources(paths: string[], opts: { recursive?: boolean }
     const abs = isAbsolute(p) ? p : resolve(cwd, p);
     for (const f of expand(abs, p, opts.recursive ?? false)) {
       const shown = f.startsWith(cwd + '/') ? relative(cwd, f) : f;
+      // refuse a huge file before reading it into memory (parseManifests checks the text again)
+      const size = statSync(f).size;
+      if (size > MAX_MANIFEST_BYTES) throw new CLIError(`${shown}:1:1: file is ${size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes (5 MiB)`, { exitCode: 1 });
       out.push({ file: shown, text: readFileSync(f, 'utf8') });
     }
   }

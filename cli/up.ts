@@ -8,6 +8,8 @@ import { parseAgentConfig, startNodeAgent, type NodeAgent } from '../agent/index
 import { createProcessRuntime } from '../agent/process-runtime.ts';
 import { hostname } from 'node:os';
 import { CLIError } from './cli-error.ts';
+import { fetchTrusting } from '../core/client.ts';
+import { trustCa } from './manager-tls.ts';
 
 export interface UpOptions {
   listen: string;
@@ -18,6 +20,10 @@ export interface UpOptions {
   nodeListen?: string;
   /** Start no local node (manager only). */
   node?: boolean;
+  /** Serve https (see `drover manager --tls`); the local node pins the CA through its join token. */
+  tls?: boolean;
+  /** Allow plain http on a non-loopback --listen. */
+  insecure?: boolean;
 }
 
 export const QUICKSTART_DIR = resolve(import.meta.dirname, '../manifests/quickstart');
@@ -27,7 +33,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
   const out = (s: string) => process.stdout.write(s + '\n');
   let m;
   try {
-    m = await startManager({ listen: opts.listen, dataDir: opts.dataDir, logLevel: opts.logLevel ?? 'warn' });
+    m = await startManager({ listen: opts.listen, dataDir: opts.dataDir, logLevel: opts.logLevel ?? 'warn', tls: opts.tls, insecure: opts.insecure });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new CLIError(`${opts.listen} is already in use`, { hint: 'is another drover up running? stop it, or pass --listen 127.0.0.1:PORT', cause: e });
@@ -37,7 +43,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
   // The user's own CLI config gets a context for this manager, made current.
   const userConfig = defaultConfigPath();
   const cfg = existsSync(userConfig) ? readCliConfig(userConfig) : emptyCliConfig();
-  writeCliConfig(userConfig, mergeContext(cfg, CONTEXT, { server: m.url, token: m.adminToken, namespace: 'demo' }, { makeCurrent: true }));
+  writeCliConfig(userConfig, trustCa(mergeContext(cfg, CONTEXT, { server: m.url, token: m.adminToken, namespace: 'demo' }, { makeCurrent: true }), CONTEXT, m.caCert));
 
   out(`drover manager is up at ${m.url} (data in ${opts.dataDir})`);
   out(`context "${CONTEXT}" is now current in ${userConfig}`);
@@ -55,7 +61,7 @@ export async function runUp(opts: UpOptions): Promise<void> {
     }
   }
   let agent: NodeAgent | undefined;
-  if (opts.node !== false) agent = await startLocalNode(m.url, m.adminToken, opts, opts.quickstart ? 'demo' : 'default', out);
+  if (opts.node !== false) agent = await startLocalNode(m.url, m.adminToken, opts, opts.quickstart ? 'demo' : 'default', out, m.caCert);
   out('');
   out('Try, in another terminal:');
   out('  ./bin/drover get all -n demo');
@@ -69,11 +75,11 @@ export async function runUp(opts: UpOptions): Promise<void> {
 }
 
 /** The built-in process-runtime node: joins with a fresh join token the first time, then keeps its identity. */
-async function startLocalNode(server: string, adminToken: string, opts: UpOptions, cluster: string, out: (s: string) => void): Promise<NodeAgent> {
+async function startLocalNode(server: string, adminToken: string, opts: UpOptions, cluster: string, out: (s: string) => void, caCert?: string): Promise<NodeAgent> {
   const dataDir = join(opts.dataDir, 'node');
   let joinToken: string | undefined;
   if (!existsSync(join(dataDir, 'credential.json'))) {
-    const r = await fetch(`${server}/api/v1/clusters/${cluster}/join-tokens`, {
+    const r = await (caCert ? fetchTrusting(caCert) : fetch)(`${server}/api/v1/clusters/${cluster}/join-tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ description: 'drover up: the local node', ttl: '1h' }),

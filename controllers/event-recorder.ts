@@ -8,6 +8,7 @@ import type { Store, ResourceKey } from '../core/store.ts';
 import type { Logger } from '../core/logging.ts';
 import { isApiError } from '../core/errors.ts';
 import { realClock, type Clock } from '../core/clock.ts';
+import { scrubSecrets, secretEnvValues } from '../core/secret-env.ts';
 import type { EventType } from '../reconcilers/types.ts';
 
 export const EVENTS_RESOURCE: ResourceKey = 'events.drover.dev';
@@ -106,8 +107,10 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   }
 
   return {
-    record(obj, type, reason, message) {
+    record(obj, type, reason, rawMessage) {
       const meta = obj.metadata;
+      // a secret env value of the object never reaches an Event (core/secret-env.ts)
+      const message = scrubSecrets(rawMessage, secretEnvValues(obj.spec));
       const key = [meta.uid ?? `${obj.kind}/${meta.namespace ?? ''}/${meta.name}`, reason, message].join('\u0000');
       const run = (inFlight.get(key) ?? Promise.resolve())
         .then(() => write(obj, type, reason, message, key))

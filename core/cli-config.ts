@@ -2,13 +2,17 @@
 // YAML; written atomically (temp file + rename) with mode 0600 because it holds bearer tokens.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 
 export interface CliContext {
   server: string;
   token?: string;
   namespace?: string;
+  /** Base64 of the PEM of the CA to trust for an https server (kubeconfig style). */
+  'certificate-authority-data'?: string;
+  /** A PEM file holding that CA; relative paths are relative to the config file's folder. Used when there is no -data. */
+  'certificate-authority'?: string;
 }
 
 export interface NamedContext {
@@ -72,6 +76,9 @@ function checkShape(path: string, raw: unknown): CliConfig {
       throw new CliConfigError(path, `contexts[${i}]: expected {name, context: {server, token, namespace}}`);
     }
     if (typeof entry.context.server !== 'string') throw new CliConfigError(path, `contexts[${i}].context.server: expected a URL string`);
+    for (const k of ['certificate-authority-data', 'certificate-authority'] as const) {
+      if (entry.context[k] !== undefined && typeof entry.context[k] !== 'string') throw new CliConfigError(path, `contexts[${i}].context.${k}: expected a string`);
+    }
     return { name: entry.name, context: { ...entry.context } };
   });
   const cfg: CliConfig = { apiVersion: typeof r.apiVersion === 'string' ? r.apiVersion : 'drover.dev/v1alpha1', kind: 'Config', contexts: out };
@@ -103,6 +110,30 @@ export function mergeContext(cfg: CliConfig, name: string, ctx: Partial<CliConte
   const out: CliConfig = { ...cfg, contexts };
   if (opts.makeCurrent || !cfg['current-context']) out['current-context'] = name;
   return out;
+}
+
+/**
+ * The PEM of the CA a context trusts: `certificate-authority-data` (base64 PEM), else the `certificate-authority`
+ * file; undefined when the context names none (then the system CAs apply). Throws CliConfigError when unusable.
+ */
+export function contextCa(ctx: CliContext, configPath: string): string | undefined {
+  const data = ctx['certificate-authority-data'];
+  if (data) {
+    const pem = Buffer.from(data, 'base64').toString('utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new CliConfigError(configPath, 'certificate-authority-data is not the base64 of a PEM certificate');
+    return pem;
+  }
+  const file = ctx['certificate-authority'];
+  if (!file) return undefined;
+  const abs = isAbsolute(file) ? file : resolve(dirname(configPath), file);
+  let pem: string;
+  try {
+    pem = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new CliConfigError(configPath, `certificate-authority ${abs}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new CliConfigError(configPath, `certificate-authority ${abs} holds no PEM certificate`);
+  return pem;
 }
 
 export function findContext(cfg: CliConfig, name: string): CliContext | undefined {

@@ -1,4 +1,5 @@
 // HTTP client for the drover API (Kubernetes REST + NDJSON watch). Errors are ApiErrors rebuilt from Status bodies.
+import { Agent } from 'undici';
 import { ApiError, Gone, fromStatus } from './errors.ts';
 import type { ResourceType } from './resources.ts';
 import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
@@ -7,7 +8,19 @@ export interface ApiClientOptions {
   server: string;
   token?: string;
   fetch?: typeof fetch;
+  /** PEM of the CA that signs an https server's certificate (trusted instead of the system CAs); ignored when `fetch` is given. */
+  ca?: string;
   userAgent?: string;
+}
+
+/**
+ * Node's global fetch that trusts only `caPem` for https (with full hostname verification). Node's fetch takes no CA
+ * option: an undici Agent with that CA is handed over as the dispatcher, for every request of this function.
+ */
+export function fetchTrusting(caPem: string): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: caPem } });
+  const f = (input: string | URL | Request, init?: RequestInit) => globalThis.fetch(input, { ...init, dispatcher } as RequestInit);
+  return f as typeof fetch;
 }
 
 export interface ClientListOptions {
@@ -65,7 +78,7 @@ export class ApiClient {
   constructor(opts: ApiClientOptions) {
     this.server = opts.server.replace(/\/+$/, '');
     this.#token = opts.token;
-    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#fetch = opts.fetch ?? (opts.ca ? fetchTrusting(opts.ca) : globalThis.fetch);
     this.#userAgent = opts.userAgent ?? 'drover-cli';
   }
 
@@ -234,9 +247,21 @@ export class ApiClient {
   }
 }
 
+/** OpenSSL / Node codes of a certificate the client does not trust or that names another host. */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function connectionError(server: string, e: unknown): Error {
   if ((e as Error)?.name === 'AbortError') return e as Error;
   const cause = (e as { cause?: { code?: string; message?: string } })?.cause;
+  if (cause?.code && TLS_TRUST_CODES.has(cause.code)) {
+    return new ConnectionError(server,
+      `the TLS certificate of ${server} is not trusted (${cause.code}: ${cause.message ?? ''}) — give the manager's CA ` +
+      `(certificate-authority-data in the context, 'drover config set-context NAME --certificate-authority FILE', or --ca-file for an agent) ` +
+      `and use a server address the certificate names (the manager's --advertise-address)`, { cause: e });
+  }
   const detail = cause?.message || (cause?.code ? `connect ${cause.code}` : (e as Error)?.message ?? String(e));
   return new ConnectionError(server,
     `cannot reach the drover manager at ${server}: ${detail} — is it running? (start one with 'drover up')`, { cause: e });

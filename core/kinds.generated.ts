@@ -33,12 +33,22 @@ export type ClusterRebalancePolicy = {
   maxMigrationsPerRound?: number;
 };
 
+/** What Containers in this Cluster may ask of their nodes. */
+export type ClusterPolicy = {
+  /** Absolute path prefixes a Container's hostPath volumes may lie under (e.g. /srv/data). When absent or empty, no hostPath volume is admitted; ["/"] allows every path. */
+  allowedHostPaths?: string[];
+};
+
 export type ClusterJoinToken = {
   name: string;
   /** Hex SHA-256 of the secret part of the token; the secret itself is never stored. */
   tokenHash?: string;
   description?: string;
   expires?: string;
+  /** How many joins the token allows (1 = single use); absent = unlimited until it expires. */
+  maxUses?: number;
+  /** Joins made with the token so far (kept by the server). */
+  uses?: number;
 };
 
 export type ClusterSpec = {
@@ -47,6 +57,8 @@ export type ClusterSpec = {
   /** When a silent node is declared lost. */
   failurePolicy?: ClusterFailurePolicy;
   rebalancePolicy?: ClusterRebalancePolicy;
+  /** What Containers in this Cluster may ask of their nodes. */
+  policy?: ClusterPolicy;
   /** Tokens a node agent exchanges for its own credential when it joins. */
   joinTokens?: ClusterJoinToken[];
 };
@@ -238,6 +250,8 @@ export type ContainerImagePullPolicy = (typeof ContainerImagePullPolicyValues)[n
 export type ContainerEnv = {
   name: string;
   value?: string;
+  /** The value is a secret; describe, events and logs show <redacted> (the workload gets the real value). */
+  secret?: boolean;
 };
 
 export const ContainerPortProtocolValues = ["TCP", "UDP"] as const;
@@ -253,7 +267,7 @@ export type ContainerPort = {
 
 export type ContainerVolume = {
   name: string;
-  /** Directory on the host (bind mount). */
+  /** Directory on the host (bind mount); must lie under one of the Cluster's spec.policy.allowedHostPaths. */
   hostPath?: string;
   /** Named runtime volume (created when missing). */
   volume?: string;
@@ -440,6 +454,8 @@ export type AgentDeploymentTemplateMetadata = {
 export type AgentDeploymentTemplateEnv = {
   name: string;
   value?: string;
+  /** The value is a secret; describe, events and logs show <redacted> (the agent gets the real value). */
+  secret?: boolean;
 };
 
 export type AgentDeploymentTemplateResourcesRequests = {
@@ -579,6 +595,8 @@ export interface AgentDeployment extends KubeObject {
 export type AgentEnv = {
   name: string;
   value?: string;
+  /** The value is a secret; describe, events and logs show <redacted> (the agent gets the real value). */
+  secret?: boolean;
 };
 
 export type AgentResourcesRequests = {

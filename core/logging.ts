@@ -1,5 +1,6 @@
 // winston: JSON when stdout is not a TTY, readable lines on a TTY. Message fixed, data in the object.
 import winston from 'winston';
+import { redactSecretEnv } from './secret-env.ts';
 
 export type Logger = winston.Logger;
 
@@ -11,11 +12,21 @@ export interface LoggingOptions {
   silent?: boolean;
 }
 
+/** Secret env values (`secret: true`) in logged data become <redacted>, whatever object carries them. */
+export const redactSecrets = winston.format((info) => {
+  for (const k of Object.keys(info)) {
+    const v = info[k];
+    if (typeof v === 'object' && v !== null) info[k] = redactSecretEnv(v);
+  }
+  return info;
+});
+
 export function createLogger(opts: LoggingOptions = {}): Logger {
   const json = opts.json ?? !process.stdout.isTTY;
   const format = json
-    ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+    ? winston.format.combine(redactSecrets(), winston.format.timestamp(), winston.format.json())
     : winston.format.combine(
+        redactSecrets(),
         winston.format.timestamp({ format: 'HH:mm:ss' }),
         winston.format.printf(({ timestamp, level, message, ...rest }) => {
           const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';

@@ -91,6 +91,8 @@ export function createThreeWayMergePatch(lastApplied: Json, desired: Json, live:
 // ---- RFC 6902 ----
 
 export const JsonPatchOps = ['add', 'remove', 'replace', 'move', 'copy', 'test'] as const;
+/** What `copy` operations of one patch may duplicate in total: without a bound, 30 copies of a doubling subtree are 2^30 nodes. */
+export const MAX_JSON_PATCH_COPY_BYTES = 4 * 1024 * 1024;
 export type JsonPatchOpName = (typeof JsonPatchOps)[number];
 
 export interface JsonPatchOperation {
@@ -176,6 +178,7 @@ export function applyJsonPatch<T = Json>(target: Json, ops: unknown): T {
   if (!Array.isArray(ops)) throw new BadRequest('json patch must be an array of operations');
   const checked = ops.map(checkOperation);
   let doc = clone(target);
+  let copied = 0;
   checked.forEach((o, i) => {
     const where = `json patch operation ${i} (${o.op} ${o.path})`;
     let tokens: string[];
@@ -205,9 +208,13 @@ export function applyJsonPatch<T = Json>(target: Json, ops: unknown): T {
           doc = addAt(removeAt(doc, fromTokens), tokens, value);
           break;
         }
-        case 'copy':
-          doc = addAt(doc, tokens, clone(getAt(doc, fromTokens)));
+        case 'copy': {
+          const value = getAt(doc, fromTokens);
+          copied += JSON.stringify(value)?.length ?? 0;
+          if (copied > MAX_JSON_PATCH_COPY_BYTES) throw new Error(`copy operations would duplicate more than ${MAX_JSON_PATCH_COPY_BYTES} bytes`);
+          doc = addAt(doc, tokens, clone(value));
           break;
+        }
         case 'test': {
           const actual = getAt(doc, tokens);
           if (!deepEqual(actual, o.value)) {

@@ -39,7 +39,9 @@ export function createAjv(): Ajv {
 
 /**
  * The schema ajv compiles: identical except that int-or-string nodes say `type: [integer, string]`
- * instead of Kubernetes' `anyOf`, so their `pattern` (which applies to the string) passes strictTypes.
+ * instead of Kubernetes' `anyOf`, so their `pattern` (which applies to the string) passes strictTypes,
+ * and that integers without bounds are bounded to the safe range (JSON's 1e308 is an "integer" to
+ * JavaScript; Kubernetes refuses anything beyond int64 while decoding).
  */
 export function toAjvSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toAjvSchema);
@@ -52,6 +54,10 @@ export function toAjvSchema(node: unknown): unknown {
   if (node['x-kubernetes-int-or-string'] === true) {
     delete out.anyOf;
     out.type = ['integer', 'string'];
+  }
+  if (out.type === 'integer' || (Array.isArray(out.type) && out.type.includes('integer'))) {
+    if (out.maximum === undefined) out.maximum = Number.MAX_SAFE_INTEGER;
+    if (out.minimum === undefined) out.minimum = -Number.MAX_SAFE_INTEGER;
   }
   return out;
 }
@@ -96,12 +102,18 @@ export function createValidator(registry: ResourceRegistry): Validator {
 }
 
 /** `AgentDeployment.drover.dev "trading" is invalid: [spec.replicas: Invalid value: -1: ..., ...]` */
-export function invalidError(rt: ResourceType, obj: KubeObject, causes: StatusCause[]): Invalid {
+export function invalidError(rt: ResourceType, obj: KubeObject, allCauses: StatusCause[]): Invalid {
   const name = typeof obj?.metadata?.name === 'string' ? obj.metadata.name : '';
+  // 100,000 bad array items are 100,000 causes: report the first ones and how many more there are
+  const causes = allCauses.slice(0, MAX_REPORTED_CAUSES);
   const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  if (allCauses.length > causes.length) parts.push(`and ${allCauses.length - causes.length} more problems`);
   const list = parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`;
   return new Invalid(`${rt.kind}.${rt.group} "${name}" is invalid: ${list}`, { name, group: rt.group, kind: rt.kind, causes });
 }
+
+/** Causes an Invalid error lists at most. */
+export const MAX_REPORTED_CAUSES = 100;
 
 function identityCauses(rt: ResourceType, obj: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];

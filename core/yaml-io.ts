@@ -1,8 +1,9 @@
 // Multi-document YAML manifests that remember where every field came from, so validation errors
-// can say `file:line:column`. Guards against YAML bombs (alias count, file size).
-import { LineCounter, isCollection, isMap, isScalar, isSeq, parseAllDocuments, stringify, type Document, type Node } from 'yaml';
+// can say `file:line:column`. Guards against YAML bombs (alias count, nesting depth, file size).
+import { LineCounter, isAlias, isCollection, isMap, isScalar, isSeq, parseAllDocuments, stringify, visit, type Document, type Node } from 'yaml';
 import type { KubeObject, StatusCause } from './types.ts';
 import { parseFieldPath } from './field-path.ts';
+import { MAX_NESTING_DEPTH, valueDepthExceededAt } from './input-limits.ts';
 
 export const MAX_MANIFEST_BYTES = 5 * 1024 * 1024;
 export const MAX_ALIAS_COUNT = 100;
@@ -49,6 +50,10 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     if (doc.errors.length) {
       const e = doc.errors[0];
       const p = pos(e.pos[0]);
+      // the parser recurses per nesting level: a stack overflow means the input nests absurdly deep
+      if (/call stack|stack overflow/i.test(e.message)) {
+        throw new ManifestError(file, p.line, p.column, `the document nests deeper than the limit of ${MAX_NESTING_DEPTH} levels`, { cause: e });
+      }
       throw new ManifestError(file, p.line, p.column, `YAML syntax error: ${e.message}`, { cause: e });
     }
     if (doc.contents === null) continue; // empty document (`---` only, or comments)
@@ -57,7 +62,15 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
-      throw new ManifestError(file, start.line, start.column, `cannot load document: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions are allowed)`, { cause: err });
+      const at = firstAlias(doc) ?? doc.contents.range[0];
+      const p = pos(at);
+      throw new ManifestError(file, p.line, p.column, `cannot load document: ${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions are allowed; the first alias is here)`, { cause: err });
+    }
+    const deep = valueDepthExceededAt(value);
+    if (deep !== undefined) {
+      // a recursive alias (`&a [*a]`) loads as a cycle, which is infinitely deep: refused here too
+      const p = deep === '(top level)' ? start : locator(doc, [], pos)(deep);
+      throw new ManifestError(file, p.line, p.column, `the document nests deeper than the limit of ${MAX_NESTING_DEPTH} levels (at ${deep.length > 120 ? `…${deep.slice(-120)}` : deep})`);
     }
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
@@ -81,6 +94,21 @@ export function parseManifests(text: string, file: string): ManifestDoc[] {
     }
   }
   return out;
+}
+
+/** Offset of the first alias (`*name`) in a document, for pointing at an alias bomb. */
+function firstAlias(doc: Document.Parsed): number | undefined {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (isAlias(node) && node.range) {
+        at = node.range[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return at;
 }
 
 function isListKind(obj: Record<string, unknown>): boolean {

@@ -36,7 +36,9 @@ export function registerAgent(program: Command, env: CommandEnv): void {
     .option('--capacity-agents <n>', 'most agents this node takes', String(AGENT_DEFAULTS.capacityAgents))
     .option('--task-lease <duration>', 'how long a claim on a running task lasts (renewed every third of it)', AGENT_DEFAULTS.taskLease)
     .option('--log-level <level>', 'error, warn, info or debug')
-    .addHelpText('after', '\nThe manager URL is the global --server flag, e.g. drover agent --server http://127.0.0.1:8000 --join-token drvj_…')
+    .option('--ca-file <file>', 'https manager: PEM of the CA to trust, for a join token that pins no CA (the manager\'s <data-dir>/tls/ca.crt)')
+    .addHelpText('after', '\nThe manager URL is the global --server flag, e.g. drover agent --server http://127.0.0.1:8000 --join-token drvj_…\n' +
+      'With an https manager the join token pins its CA (drvj_<secret>.<sha256>): the agent checks it before sending the token and keeps the CA in <data-dir>/ca.crt.')
     .action(async (o: AgentFlags, cmd: Command) => {
       // --server is a global flag: commander hands it to the program, wherever it is written.
       const flags: AgentFlags = { ...o, server: o.server ?? env.globals(cmd).server };

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../../core/client.ts';
 import { formatAge } from '../../core/printer.ts';
 import type { ResourceRegistry, ResourceType } from '../../core/resources.ts';
+import { redactSecretEnv, scrubSecrets, secretEnvValues } from '../../core/secret-env.ts';
 import type { Condition, KubeObject } from '../../core/types.ts';
 import { usageError } from '../cli-error.ts';
 import type { CommandEnv } from '../command-env.ts';
@@ -65,7 +66,11 @@ export async function relatedEvents(client: ApiClient, registry: ResourceRegistr
   return filtered.sort((a, b) => Date.parse(eventTime(a) ?? '') - Date.parse(eventTime(b) ?? ''));
 }
 
-export function describeText(rt: ResourceType, obj: KubeObject, events: KubeObject[], now: number): string {
+/** Secret env values (`secret: true`) show as <redacted> in the spec and in event and condition messages. */
+export function describeText(rt: ResourceType, stored: KubeObject, events: KubeObject[], now: number): string {
+  const secrets = secretEnvValues(stored);
+  const scrub = (s: string) => scrubSecrets(s, secrets);
+  const obj = redactSecretEnv(stored);
   const lines: string[] = [];
   const m = obj.metadata;
   lines.push(field('Name', m.name));
@@ -87,13 +92,13 @@ export function describeText(rt: ResourceType, obj: KubeObject, events: KubeObje
 
   const { conditions, ...statusRest } = (obj.status ?? {}) as { conditions?: Condition[] } & Record<string, unknown>;
   lines.push('Status:');
-  lines.push(...(Object.keys(statusRest).length ? indent(toYamlText(statusRest)) : ['  <none>']));
+  lines.push(...(Object.keys(statusRest).length ? indent(scrub(toYamlText(statusRest))) : ['  <none>']));
 
   lines.push('Conditions:');
   if (conditions?.length) {
     const t = new StreamingTable();
     const rows = [['Type', 'Status', 'Reason', 'Message', 'Last Transition'],
-      ...conditions.map((c) => [c.type, c.status, c.reason ?? '', c.message ?? '', c.lastTransitionTime ?? ''])];
+      ...conditions.map((c) => [c.type, c.status, c.reason ?? '', scrub(c.message ?? ''), c.lastTransitionTime ?? ''])];
     lines.push(...t.formatAll(rows).map((l) => '  ' + l));
   } else {
     lines.push('  <none>');
@@ -104,7 +109,7 @@ export function describeText(rt: ResourceType, obj: KubeObject, events: KubeObje
     const t = new StreamingTable();
     const rows = [['Type', 'Reason', 'Age', 'From', 'Message'],
       ...events.map((ev) => [String(eventField(ev, 'type') ?? ''), String(eventField(ev, 'reason') ?? ''), ageOf(eventTime(ev), now),
-        eventSource(ev), String(eventField(ev, 'message') ?? '')])];
+        eventSource(ev), scrub(String(eventField(ev, 'message') ?? ''))])];
     lines.push(...t.formatAll(rows).map((l) => '  ' + l));
   } else {
     lines.push(field('Events', '<none>'));

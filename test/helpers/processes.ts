@@ -38,6 +38,13 @@ const live: Set<ChildProcess> = (() => {
   return set;
 })();
 
+/** Kill `child` with everything else this file started: in cleanup(), or when the worker exits. */
+export function track<C extends ChildProcess>(child: C): C {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 export function tempDir(prefix = 'drover-test-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(d);

@@ -22,9 +22,9 @@ describe('joining a node', () => {
     expect(r.stdout).toMatch(/^drvj_\S+\n$/);
     expect(r.stderr).toMatch(/for cluster "default" expires /);
     joinToken = r.stdout.trim();
-    const list = await run(['token', 'list', '--cluster', 'default']);
-    expect(list.stdout).toMatch(/^NAME\s+EXPIRES\s+STATUS\s+DESCRIPTION$/m);
-    expect(list.stdout).toMatch(/^join-[a-z0-9]{6}\s+\S+Z\s+valid\s+e2e$/m);
+    const list = await run(['token', 'list', '--join', '--cluster', 'default']);
+    expect(list.stdout).toMatch(/^NAME\s+EXPIRES\s+USES\s+STATUS\s+DESCRIPTION$/m);
+    expect(list.stdout).toMatch(/^join-[a-z0-9]{6}\s+\S+Z\s+\d+\/-\s+valid\s+e2e$/m);
     expect(list.stdout).not.toContain(joinToken.slice(5));
   });
 
@@ -81,9 +81,9 @@ describe('joining a node', () => {
   });
 
   it('a revoked join token no longer joins, and the node credential keeps working', async () => {
-    const list = await run(['token', 'list', '--cluster', 'default']);
+    const list = await run(['token', 'list', '--join', '--cluster', 'default']);
     const name = /^(join-[a-z0-9]{6})\s/m.exec(list.stdout)![1];
-    const revoke = await run(['token', 'revoke', name, '--cluster', 'default']);
+    const revoke = await run(['token', 'revoke', name, '--join', '--cluster', 'default']);
     expect(revoke.stdout).toBe(`join token "${name}" revoked\n`);
     const r = await fetch(`${m.url}/api/v1/join`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: joinToken, nodeName: 'node-c' }),

@@ -199,7 +199,6 @@ describe('patch', () => {
   it.each([
     ['failed JSON patch test', [{ op: 'test', path: '/spec/replicas', value: 100 }], 'application/json-patch+json', 422, /operation 0 \(test \/spec\/replicas\): test failed/],
     ['JSON patch on a missing path', [{ op: 'remove', path: '/spec/nope' }], 'application/json-patch+json', 422, /path does not exist/],
-    ['strategic merge patch', { spec: { replicas: 1 } }, 'application/strategic-merge-patch+json', 415, /strategic merge patch is not supported.*merge-patch\+json/],
     ['patch that breaks the schema', { spec: { replicas: 'many' } }, 'application/merge-patch+json', 422, /spec\.replicas/],
     ['patch that renames the object', { metadata: { name: 'other' } }, 'application/merge-patch+json', 422, /metadata\.name.*immutable/],
     ['stale pinned resourceVersion', { metadata: { resourceVersion: '1' }, spec: { replicas: 1 } }, 'application/merge-patch+json', 409, /modified/],

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CliConfigError, defaultConfigPath, emptyCliConfig, mergeContext, readCliConfig, redactTokens, writeCliConfig,
+  CliConfigError, contextCa, defaultConfigPath, emptyCliConfig, mergeContext, readCliConfig, redactTokens, writeCliConfig,
 } from '../../core/cli-config.ts';
 import type { CliConfig } from '../../core/cli-config.ts';
 
@@ -74,5 +74,38 @@ describe('cli config file', () => {
     const shown = redactTokens(sample);
     expect(shown.contexts[0].context.token).toBe('REDACTED');
     expect(sample.contexts[0].context.token).toBe('s3cret');
+  });
+});
+
+describe('the CA of a context (https servers)', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('certificate-authority-data (base64 PEM, kubeconfig style) wins over certificate-authority', () => {
+    writeFileSync(join(dir, 'other.pem'), pem.replace('MIIB', 'MIIC'));
+    const ctx = { server: 'https://m', 'certificate-authority-data': Buffer.from(pem).toString('base64'), 'certificate-authority': 'other.pem' };
+    expect(contextCa(ctx, join(dir, 'config'))).toBe(pem);
+  });
+
+  it('certificate-authority is a file, relative to the config file', () => {
+    writeFileSync(join(dir, 'ca.pem'), pem);
+    expect(contextCa({ server: 'https://m', 'certificate-authority': 'ca.pem' }, join(dir, 'config'))).toBe(pem);
+    expect(contextCa({ server: 'https://m' }, join(dir, 'config'))).toBeUndefined();
+  });
+
+  it.each([
+    [{ 'certificate-authority-data': Buffer.from('not a cert').toString('base64') }, /not the base64 of a PEM certificate/],
+    [{ 'certificate-authority': 'missing.pem' }, /missing\.pem: ENOENT/],
+  ])('%j is a CliConfigError naming the problem', (fields, msg) => {
+    expect(() => contextCa({ server: 'https://m', ...fields }, join(dir, 'config'))).toThrow(CliConfigError);
+    expect(() => contextCa({ server: 'https://m', ...fields }, join(dir, 'config'))).toThrow(msg);
+  });
+
+  it('round-trips through the file and refuses a non-string value', () => {
+    const path = join(dir, 'config');
+    const cfg = mergeContext(emptyCliConfig(), 'tls', { server: 'https://m:8000', 'certificate-authority-data': 'QUJD' });
+    writeCliConfig(path, cfg);
+    expect(readCliConfig(path).contexts[0].context['certificate-authority-data']).toBe('QUJD');
+    writeFileSync(path, 'kind: Config\ncontexts:\n- name: x\n  context: {server: https://m, certificate-authority: [1]}\n');
+    expect(() => readCliConfig(path)).toThrow(/certificate-authority: expected a string/);
   });
 });

@@ -68,10 +68,10 @@ describe('join tokens', () => {
     expect(r.body.kind).toBe('Status');
   });
 
-  it('an operator bound to the Cluster manages its join tokens', async () => {
+  it('an operator may not manage join tokens (they are the admins\')', async () => {
     const r = await h.call('POST', '/api/v1/clusters/demo/join-tokens', { name: 'by-olga' }, { token: TOKENS.demoOperator });
-    expect(r.status).toBe(201);
-    expect((await h.call('DELETE', '/api/v1/clusters/demo/join-tokens/by-olga', undefined, { token: TOKENS.demoOperator })).status).toBe(200);
+    expect(r.status).toBe(403);
+    expect(r.body.message).toContain('operators may not manage Clusters or their join tokens');
   });
 
   it('ttl 0 never expires; a bad ttl is a 400; a missing Cluster is a 404', async () => {
@@ -83,6 +83,21 @@ describe('join tokens', () => {
   });
 });
 
+describe('POST /api/v1/join: a live node\'s name cannot be taken over', () => {
+  it('409 while the Node heartbeats within the grace period; free again once its agent said it stopped', async () => {
+    const { token } = await newJoinToken();
+    expect((await h.call('POST', `${BASE}/namespaces/demo/nodes`, nodeObj('busy'))).status).toBe(201);
+    expect((await h.call('PATCH', `${BASE}/namespaces/demo/nodes/busy/status`, { status: { lastHeartbeatTime: new Date().toISOString() } }, { contentType: 'application/merge-patch+json' })).status).toBe(200);
+    const r = await joinWith(token, 'busy');
+    expect(r.status).toBe(409);
+    expect(r.body.message).toMatch(/node "busy" in cluster "demo" is alive \(last heartbeat \d+s ago\): stop that agent, wait \d+s, or delete the Node/);
+    expect(tokens.list().some((t) => t.node === 'busy')).toBe(false);
+    const stopped = { status: { conditions: [{ type: 'Ready', status: 'False', reason: 'AgentStopped', message: 'stopped', lastTransitionTime: new Date().toISOString() }] } };
+    expect((await h.call('PATCH', `${BASE}/namespaces/demo/nodes/busy/status`, stopped, { contentType: 'application/merge-patch+json' })).status).toBe(200);
+    expect((await joinWith(token, 'busy')).status).toBe(201);
+  });
+});
+
 describe('POST /api/v1/join', () => {
   it('trades a join token for a node credential that works as that node only', async () => {
     const { token } = await newJoinToken();
@@ -90,7 +105,7 @@ describe('POST /api/v1/join', () => {
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
       nodeName: 'node-a', namespace: 'demo', credential: expect.stringMatching(/^drvn_/),
-      cluster: { heartbeatInterval: '3s', gracePeriod: '15s' },
+      cluster: { heartbeatInterval: '3s', gracePeriod: '15s' }, expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     const cred = r.body.credential as string;
     expect(tokens.list()).toContainEqual(expect.objectContaining({ role: 'node', cluster: 'demo', node: 'node-a' }));

@@ -89,8 +89,25 @@ describe('parseManifests', () => {
     for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
     const started = Date.now();
     const err = thrown(() => parseManifests(lines.join('\n'), 'bomb.yaml'));
-    expect(err.message).toMatch(/^bomb\.yaml:1:1: cannot load document: .*alias/);
+    // pointed at the first alias: line 4 (`a1: &a1 [*a0, ...`), column 10
+    expect(err.message).toMatch(/^bomb\.yaml:4:10: cannot load document: .*alias/);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it.each([
+    ['block mappings', () => `apiVersion: v1\nkind: X\n${Array.from({ length: 70 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} v\n`, /^deep\.yaml:66:64: the document nests deeper than the limit of 64 levels \(at .*k62\.k63\)/],
+    ['flow sequences', () => `apiVersion: v1\nkind: X\na: ${'['.repeat(100)}${']'.repeat(100)}\n`, /^deep\.yaml:3:\d+: the document nests deeper than the limit of 64 levels/],
+    ['absurd flow nesting', () => `apiVersion: v1\nkind: X\na: ${'['.repeat(100_000)}\n`, /^deep\.yaml:3:\d+: the document nests deeper than the limit of 64 levels/],
+    ['a recursive alias', () => 'apiVersion: v1\nkind: X\na: &a [*a]\n', /^deep\.yaml:3:\d+: the document nests deeper than the limit of 64 levels/],
+  ])('rejects %s nested past 64 levels naming file:line', (_what, text, message) => {
+    const err = thrown(() => parseManifests(text(), 'deep.yaml'));
+    expect(err).toBeInstanceOf(ManifestError);
+    expect(err.message).toMatch(message);
+  });
+
+  it('allows 60 levels of nesting', () => {
+    const [doc] = parseManifests(`apiVersion: v1\nkind: X\na: ${'['.repeat(59)}${']'.repeat(59)}\n`, 'ok.yaml');
+    expect(doc.object.kind).toBe('X');
   });
 
   it('allows a few ordinary aliases', () => {
