@@ -239,13 +239,26 @@ export class ApiClient {
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': this.#userAgent };
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers['Content-Type'] = contentType ?? 'application/json';
-    try {
-      return await this.#fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
-    } catch (e) {
-      throw connectionError(this.server, e);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#fetch(url, { method, headers, body: payload, signal });
+      } catch (e) {
+        throw connectionError(this.server, e);
+      }
+      // Rate limited: wait as the server asks (Retry-After, capped), a few times, then report the 429.
+      if (res.status !== 429 || attempt >= RATE_LIMIT_RETRIES || signal?.aborted) return res;
+      const waitS = Math.min(MAX_RETRY_AFTER_S, Math.max(1, Number(res.headers.get('retry-after')) || 1));
+      await res.text().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, waitS * 1000));
     }
   }
 }
+
+/** 429 answers are retried this many times in all, after the server's Retry-After (at most MAX_RETRY_AFTER_S). */
+const RATE_LIMIT_RETRIES = 5;
+const MAX_RETRY_AFTER_S = 10;
 
 /** OpenSSL / Node codes of a certificate the client does not trust or that names another host. */
 const TLS_TRUST_CODES = new Set([

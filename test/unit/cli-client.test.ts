@@ -117,3 +117,35 @@ describe('ApiClient', () => {
     });
   });
 });
+
+describe('ApiClient and rate limits', () => {
+  it('waits as a 429 answer asks (Retry-After) and sends the same write again; gives up after a few', async () => {
+    const seen: Array<{ at: number; body: string }> = [];
+    let answers = [429, 201];
+    const f = (async (_url: string, init: RequestInit) => {
+      seen.push({ at: Date.now(), body: String(init.body) });
+      const code = answers.shift() ?? 429;
+      return new Response(JSON.stringify(code === 429 ? { kind: 'Status', code, reason: 'TooManyRequests', message: 'too many requests' } : { ok: true }), { status: code, headers: { 'retry-after': '1' } });
+    }) as unknown as typeof fetch;
+    const c = new ApiClient({ server: 'http://h', fetch: f });
+    expect(await c.raw('POST', '/api/v1/x', { a: 1 })).toEqual({ ok: true });
+    expect(seen).toHaveLength(2);
+    expect(seen[1].body).toBe(seen[0].body);
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(950);
+
+    answers = [];
+    seen.length = 0;
+    const sleeps: number[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms: number) => { sleeps.push(ms); return realSetTimeout(fn, 0); }) as typeof setTimeout;
+    try {
+      const err = await c.raw('POST', '/api/v1/x', { a: 1 }).catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.code).toBe(429);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    expect(seen).toHaveLength(5);
+    expect(sleeps.filter((ms) => ms === 1000)).toHaveLength(4);
+  });
+});
