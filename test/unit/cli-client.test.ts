@@ -139,7 +139,7 @@ describe('ApiClient and rate limits', () => {
     const realSetTimeout = globalThis.setTimeout;
     globalThis.setTimeout = ((fn: () => void, ms: number) => { sleeps.push(ms); return realSetTimeout(fn, 0); }) as typeof setTimeout;
     try {
-      const err = await c.raw('POST', '/api/v1/x', { a: 1 }).catch((e) => e);
+      const err = (await c.raw("POST", "/api/v1/x", { a: 1 }).catch((e: unknown) => e)) as ApiError;
       expect(err).toBeInstanceOf(ApiError);
       expect(err.code).toBe(429);
     } finally {
