@@ -8,7 +8,7 @@ JEST := node --experimental-vm-modules --disable-warning=ExperimentalWarning nod
 # Extra arguments for jest, e.g. `make test JEST_ARGS=test/unit`.
 JEST_ARGS ?=
 
-.PHONY: help up test test-unit build deps node docker-deps test-image lint typecheck gen bench clean
+.PHONY: help up test test-unit build deps node docker-deps etcd-deps test-image lint typecheck gen bench clean
 
 help:
 	@echo "make up      install what is needed, start a manager and apply the quickstart"
@@ -16,6 +16,8 @@ help:
 	@echo "make build   install Node.js 24 (if needed) and dependencies, type-check"
 	@echo "make lint    type-check and check the layering rules"
 	@echo "make bench   run the store/API benchmark"
+	@echo "make bench-gitops  GitOps: converge 1,000 objects, a 100-object commit, 100 repositories"
+	@echo "make bench-store  SQLite vs etcd: writes/s, watch latency, failover"
 
 node:
 	@./scripts/ensure-node.sh
@@ -23,6 +25,10 @@ node:
 # dockerd, busybox-static and docker-compose for the tests that start private Docker engines.
 docker-deps:
 	@./scripts/ensure-docker.sh
+
+# etcd-server and etcd-client for the tests that start private etcd members (store contract, HA, migration).
+etcd-deps:
+	@./scripts/ensure-etcd.sh
 
 # The busybox test image (drover-test:latest) in the engine of $$DOCKER_HOST, for the Docker examples.
 test-image: docker-deps
@@ -50,10 +56,10 @@ gen: deps
 up: deps
 	./bin/drover up
 
-test: deps docker-deps lint
+test: deps docker-deps etcd-deps lint
 	$(JEST) --ci --json --outputFile=.jest-results.json $(JEST_ARGS)
 
-test-unit: deps
+test-unit: deps etcd-deps
 	$(JEST) test/unit test/contract $(JEST_ARGS)
 
 bench: deps
@@ -66,6 +72,16 @@ bench: deps
 .PHONY: bench-docker
 bench-docker: deps docker-deps
 	node bench/docker-bench.ts --sizes 20,100 --runs 3
+
+# GitOps: converge 1,000 objects from a fresh repository, then a commit changing 100, a no-op sync, 100 repositories.
+.PHONY: bench-gitops
+bench-gitops: deps
+	node bench/gitops-bench.ts --objects 1000 --files 100 --changed 100 --repos 100 --per-repo 10
+
+# SQLite vs etcd (three members on loopback, two managers): writes/s, watch latency p99, failover; a Markdown table.
+.PHONY: bench-store
+bench-store: deps etcd-deps
+	node bench/store-bench.ts --objects 2000 --watchers 20 --paced 200 --ttl 3,10 --failovers 3
 
 clean:
 	rm -rf node_modules .tools .drover-data .jest-results.json

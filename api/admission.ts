@@ -2,12 +2,28 @@
 import { BadRequest, NotFound, isApiError } from '../core/errors.ts';
 import { isPlainObject } from '../core/patch.ts';
 import type { ResourceType } from '../core/resources.ts';
+import type { Store } from '../core/store.ts';
 import type { KubeObject } from '../core/types.ts';
 import { invalidError } from '../core/validation.ts';
 import type { ApiContext } from './context.ts';
 import { hostPathCauses, usesHostPath } from './host-path-policy.ts';
 import { scrubEventMessage } from './secret-redaction.ts';
 import type { ResourceTarget } from './resource-path.ts';
+
+/** What admission reads: the validator, the registry and stored objects (a Container's Cluster, an Event's object). */
+export type AdmissionContext = Pick<ApiContext, 'validator' | 'registry'> & { store: Pick<Store, 'get'> };
+
+/**
+ * Admission of an object written by something inside the manager (the GitOps controller) rather than through
+ * the API: the same checks as a create or update there — the Cluster must exist, then admit() — so nothing
+ * the API would refuse gets in another way.
+ */
+export function objectAdmission(ctx: AdmissionContext): (rt: ResourceType, obj: KubeObject) => Promise<KubeObject> {
+  return async (rt, obj) => {
+    if (rt.namespaced && obj.metadata.namespace) await requireCluster(ctx, obj.metadata.namespace);
+    return admit(ctx, rt, obj);
+  };
+}
 
 /**
  * The body of a create/replace: kind and apiVersion must match the URL's resource (filled in when
@@ -50,7 +66,7 @@ export function incomingObject(t: ResourceTarget, body: unknown): KubeObject {
  * Invalid; then the policies that need other objects: hostPath volumes against the Container's Cluster,
  * and secret env values scrubbed from Event messages.
  */
-export async function admit(ctx: ApiContext, rt: ResourceType, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
+export async function admit(ctx: AdmissionContext, rt: ResourceType, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
   const admitted = await ctx.validator.admit(rt, obj, subresource ? { subresource } : {});
   if (rt.kind === 'Container' && !subresource && usesHostPath(admitted)) {
     const causes = hostPathCauses(admitted, await clusterOf(ctx, admitted.metadata.namespace));
@@ -60,7 +76,7 @@ export async function admit(ctx: ApiContext, rt: ResourceType, obj: KubeObject, 
   return admitted;
 }
 
-async function clusterOf(ctx: ApiContext, namespace: string | undefined): Promise<KubeObject | undefined> {
+async function clusterOf(ctx: AdmissionContext, namespace: string | undefined): Promise<KubeObject | undefined> {
   const clusterRt = ctx.registry.resolve('Cluster');
   if (!clusterRt || !namespace) return undefined;
   return ctx.store.get(clusterRt.key, undefined, namespace).catch((e: unknown) => {
@@ -70,7 +86,7 @@ async function clusterOf(ctx: ApiContext, namespace: string | undefined): Promis
 }
 
 /** Namespaced objects live in a Cluster: refuse to create one in a Cluster that does not exist. */
-export async function requireCluster(ctx: ApiContext, namespace: string): Promise<void> {
+export async function requireCluster(ctx: AdmissionContext, namespace: string): Promise<void> {
   const clusterRt = ctx.registry.resolve('Cluster');
   if (!clusterRt) return;
   try {

@@ -1,6 +1,7 @@
-// Bearer tokens: stored only as sha256 hashes in <data-dir>/tokens.json (mode 0600), each with an
-// optional expiry. Node credentials are also signed: `drvn_<claims>.<hmac>`, so a forged or expired one
-// is refused before any lookup, and the claims (node, cluster, expiry) are readable by the node agent.
+// Bearer tokens: stored only as sha256 hashes, each with an optional expiry, in <data-dir>/tokens.json
+// (mode 0600), or in etcd with `--store etcd` (api/etcd-token-store.ts). Node credentials are also signed:
+// `drvn_<claims>.<hmac>`, so a forged or expired one is refused before any lookup, and the claims (node,
+// cluster, expiry) are readable by the node agent.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,7 +37,8 @@ export interface TokenInfo {
   expiresAt?: string;
 }
 
-interface TokenRecord extends TokenInfo {
+/** What a TokenStore keeps per token: the info and the token's SHA-256, never the token. */
+export interface TokenRecord extends TokenInfo {
   sha256: string;
 }
 
@@ -65,6 +67,11 @@ export interface TokenStore extends Authenticator {
   revokeWhere(pick: (t: TokenInfo) => boolean): number;
   /** Shorten a token's life to at most `untilMs` (a renewed node credential's predecessor). */
   expireBy(id: string, untilMs: number): void;
+  /**
+   * Resolves when every change made so far is durable; rejects if one failed. The file store writes
+   * synchronously; the etcd store (api/etcd-token-store.ts) writes in the background.
+   */
+  flush?(): Promise<void>;
 }
 
 const TOKEN_PREFIX = 'drv_';
@@ -87,13 +94,21 @@ function signingKey(dataDir: string): Buffer {
   return key;
 }
 
-export function openTokenStore(dataDir: string, opts: { now?: () => number } = {}): TokenStore {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const now = opts.now ?? Date.now;
-  const path = join(dataDir, 'tokens.json');
-  const key = signingKey(dataDir);
+/** What every TokenStore does the same way: making tokens, checking signatures, expiry, principals. */
+export interface TokenMinter {
+  /** The token (returned once) and the record to keep. */
+  mint(opts: CreateTokenOptions): { token: string; record: TokenRecord };
+  expired(r: TokenInfo): boolean;
+  /** A node credential whose signature or expiry is wrong: refused without a lookup. */
+  forged(token: string): boolean;
+  /** The principal of `token` among `byHash` (records by sha256), or undefined. */
+  authenticate(token: string, byHash: Map<string, TokenRecord>): Principal | undefined;
+}
+
+/** `key` signs node credentials; every manager that shares a token store must share the key. */
+export function tokenMinter(key: Buffer, now: () => number): TokenMinter {
   const sign = (body: string) => createHmac('sha256', key).update(body).digest('base64url');
-  /** A node credential whose signature or expiry is wrong is refused without a lookup. */
+  /** The HMAC matches and the claims have not expired. */
   const signatureOk = (token: string): boolean => {
     const rest = token.slice(NODE_CREDENTIAL_PREFIX.length);
     const dot = rest.lastIndexOf('.');
@@ -105,6 +120,49 @@ export function openTokenStore(dataDir: string, opts: { now?: () => number } = {
     return claims !== undefined && claims.exp > now();
   };
   const expired = (r: TokenInfo) => r.expiresAt !== undefined && !(Date.parse(r.expiresAt) > now());
+  const forged = (token: string) => token.startsWith(NODE_CREDENTIAL_PREFIX) && token.includes('.') && !signatureOk(token);
+  return {
+    expired,
+    forged,
+    authenticate(token, byHash) {
+      if (!token || forged(token)) return undefined;
+      const r = byHash.get(hashToken(token));
+      if (!r || expired(r)) return undefined;
+      return { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}), ...(r.node ? { node: r.node } : {}) };
+    },
+    mint(opts) {
+      if (!(Roles as readonly string[]).includes(opts.role)) throw new Error(`unknown role "${opts.role}" (want one of ${Roles.join(', ')})`);
+      const id = randomBytes(6).toString('hex');
+      const issued = now();
+      const expiresMs = opts.ttlMs ? issued + opts.ttlMs : undefined;
+      const prefix = opts.prefix ?? TOKEN_PREFIX;
+      let token: string;
+      if (prefix === NODE_CREDENTIAL_PREFIX && opts.node && opts.cluster) {
+        const claims: NodeClaims & { n: string } = { id, cluster: opts.cluster, node: opts.node, iat: issued, exp: expiresMs ?? issued + NODE_CREDENTIAL_TTL_MS, n: randomBytes(16).toString('base64url') };
+        const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+        token = `${prefix}${body}.${sign(body)}`;
+      } else {
+        token = prefix + randomBytes(32).toString('base64url');
+      }
+      const record: TokenRecord = {
+        id, name: opts.name ?? `${opts.role}-${id}`, role: opts.role, createdAt: new Date(issued).toISOString(),
+        ...(opts.cluster ? { cluster: opts.cluster } : {}),
+        ...(opts.node ? { node: opts.node } : {}),
+        ...(opts.description ? { description: opts.description } : {}),
+        ...(expiresMs ? { expiresAt: new Date(expiresMs).toISOString() } : {}),
+        sha256: hashToken(token),
+      };
+      return { token, record };
+    },
+  };
+}
+
+export function openTokenStore(dataDir: string, opts: { now?: () => number } = {}): TokenStore {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now;
+  const path = join(dataDir, 'tokens.json');
+  const minter = tokenMinter(signingKey(dataDir), now);
+  const expired = minter.expired;
   let records: TokenRecord[] = [];
   let byHash = new Map<string, TokenRecord>();
   let loadedMtime = -1;
@@ -145,39 +203,18 @@ export function openTokenStore(dataDir: string, opts: { now?: () => number } = {
     path,
     authenticate(token) {
       if (!token) return undefined;
-      if (token.startsWith(NODE_CREDENTIAL_PREFIX) && token.includes('.') && !signatureOk(token)) return undefined;
+      // A forged or expired node credential is refused before the file is even re-read.
+      if (minter.forged(token)) return undefined;
       maybeReload();
-      const r = byHash.get(hashToken(token));
-      if (!r || expired(r)) return undefined;
-      return { name: r.name, role: r.role, ...(r.cluster ? { cluster: r.cluster } : {}), ...(r.node ? { node: r.node } : {}) };
+      return minter.authenticate(token, byHash);
     },
     create(opts) {
-      if (!(Roles as readonly string[]).includes(opts.role)) throw new Error(`unknown role "${opts.role}" (want one of ${Roles.join(', ')})`);
-      const id = randomBytes(6).toString('hex');
-      const issued = now();
-      const expiresMs = opts.ttlMs ? issued + opts.ttlMs : undefined;
-      const prefix = opts.prefix ?? TOKEN_PREFIX;
-      let token: string;
-      if (prefix === NODE_CREDENTIAL_PREFIX && opts.node && opts.cluster) {
-        const claims: NodeClaims & { n: string } = { id, cluster: opts.cluster, node: opts.node, iat: issued, exp: expiresMs ?? issued + NODE_CREDENTIAL_TTL_MS, n: randomBytes(16).toString('base64url') };
-        const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-        token = `${prefix}${body}.${sign(body)}`;
-      } else {
-        token = prefix + randomBytes(32).toString('base64url');
-      }
-      const rec: TokenRecord = {
-        id, name: opts.name ?? `${opts.role}-${id}`, role: opts.role, createdAt: new Date(issued).toISOString(),
-        ...(opts.cluster ? { cluster: opts.cluster } : {}),
-        ...(opts.node ? { node: opts.node } : {}),
-        ...(opts.description ? { description: opts.description } : {}),
-        ...(expiresMs ? { expiresAt: new Date(expiresMs).toISOString() } : {}),
-        sha256: hashToken(token),
-      };
+      const { token, record: rec } = minter.mint(opts);
       maybeReload();
       // Expired records are dropped as new ones come: the file does not grow with every renewal.
       records = [...records.filter((r) => !expired(r)), rec];
       save();
-      return { token, id };
+      return { token, id: rec.id };
     },
     list() {
       maybeReload();

@@ -7,6 +7,7 @@ import type { InstrumentedStore } from './instrumented-store.ts';
 import type { ApiMetrics } from './metrics.ts';
 import type { WatchSessions } from './watch.ts';
 import type { Store } from '../core/store.ts';
+import type { LeaderStatus } from '../core/leader-election.ts';
 import type { RebalancePlanner } from './rebalance-routes.ts';
 import type { AuditSink } from './audit.ts';
 import type { RateLimitOptions } from './rate-limit.ts';
@@ -44,6 +45,8 @@ export interface ApiServerOptions {
   tls?: { caCert: string; caSha256: string };
   /** Lifetime of node credentials (default 24 h); the node agent renews at two thirds. */
   nodeCredentialTtlMs?: number;
+  /** Which manager replica runs the controllers, for GET /leader (core/leader-election.ts); 404 when absent. */
+  leaderStatus?: () => Promise<LeaderStatus>;
 }
 
 export interface ApiContext {

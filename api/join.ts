@@ -140,6 +140,7 @@ export function joinRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Rou
       }
     }
     const credential = issueNodeCredential(tokens, namespace, join.nodeName, found.entry.name, ctx.nodeCredentialTtlMs);
+    await tokens.flush?.();
     const policy = (found.cluster.spec as { failurePolicy?: { heartbeatInterval?: string; gracePeriod?: string } } | undefined)?.failurePolicy ?? {};
     ctx.logger.info('node joined', { cluster: namespace, node: join.nodeName, joinToken: found.entry.name });
     const reply: JoinResponse = {
@@ -166,6 +167,7 @@ export function joinRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Rou
     }).token;
     const oldId = readNodeClaims(bearer!)?.id;
     if (oldId) tokens.expireBy(oldId, Date.now() + RENEW_OVERLAP_MS);
+    await tokens.flush?.();
     ctx.logger.info('node credential renewed', { cluster: p.cluster, node: p.node });
     const reply: RenewResponse = { credential: fresh, expiresAt: expiryOf(fresh) };
     res.status(201).json(reply);

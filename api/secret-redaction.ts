@@ -3,12 +3,12 @@
 import { isApiError } from '../core/errors.ts';
 import { scrubSecrets, secretEnvValues } from '../core/secret-env.ts';
 import type { KubeObject } from '../core/types.ts';
-import type { ApiContext } from './context.ts';
+import type { AdmissionContext } from './admission.ts';
 
 /** Kinds whose spec can hold env entries. */
 const WITH_ENV = new Set(['Container', 'Agent', 'AgentDeployment', 'Task']);
 
-export async function scrubEventMessage(ctx: ApiContext, event: KubeObject): Promise<void> {
+export async function scrubEventMessage(ctx: AdmissionContext, event: KubeObject): Promise<void> {
   const message = event.message;
   const involved = event.involvedObject as { kind?: unknown; name?: unknown; namespace?: unknown } | undefined;
   if (typeof message !== 'string' || message.length === 0 || !involved || typeof involved.kind !== 'string' || !WITH_ENV.has(involved.kind)) return;

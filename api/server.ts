@@ -20,6 +20,7 @@ import { joinTokenRoutes } from './join-tokens.ts';
 import { logRoutes } from './log-routes.ts';
 import { seedTaskRoutes } from './seed-task-api.ts';
 import { rebalanceRoutes } from './rebalance-routes.ts';
+import { gitopsRoutes } from './gitops-routes.ts';
 import { seedClusterRoutes } from './seed-cluster-api.ts';
 import type { InstrumentedStore } from './instrumented-store.ts';
 import { createApiMetrics } from './metrics.ts';
@@ -130,7 +131,14 @@ export function createApiServer(opts: ApiServerOptions): express.Express {
   app.use(logRoutes(ctx).router);
   app.use(seedTaskRoutes(ctx));
   app.use(rebalanceRoutes(ctx, opts.rebalancePlanner));
+  app.use(gitopsRoutes(ctx));
   app.use(seedClusterRoutes(ctx));
+  if (opts.leaderStatus) {
+    const leaderStatus = opts.leaderStatus;
+    app.get('/leader', async (_req, res) => {
+      res.json(await leaderStatus());
+    });
+  }
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -98,6 +98,7 @@ export function tokenRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Ro
     const description = str('description');
     if (description !== undefined && description.length > 1024) throw new BadRequest('description must be at most 1024 characters');
     const made = store().create({ role: role as Role, ...(cluster ? { cluster } : {}), ...(name ? { name } : {}), ...(description ? { description } : {}), ...(ttlMs > 0 ? { ttlMs } : {}) });
+    await store().flush?.();
     const info = store().list().find((t) => t.id === made.id)!;
     ctx.logger.info('token created', { id: info.id, name: info.name, role: info.role, cluster: info.cluster, expiresAt: info.expiresAt ?? 'never', by: p.name });
     const reply: CreatedApiToken = {
@@ -113,7 +114,7 @@ export function tokenRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Ro
     res.json({ items: store().list().filter((t) => visible(p, t)).map((t) => view(t, now)) });
   });
 
-  router.delete(`${TOKENS_PATH}/:id`, (req: Request, res: Response) => {
+  router.delete(`${TOKENS_PATH}/:id`, async (req: Request, res: Response) => {
     const p = requireAdmin(res, 'delete');
     const key = String(req.params.id);
     const all = store().list().filter((t) => visible(p, t));
@@ -123,6 +124,7 @@ export function tokenRoutes(ctx: ApiContext, tokens: TokenStore | undefined): Ro
     if (matches.length > 1) throw new ApiError(409, 'Conflict', `${matches.length} tokens are named "${key}": revoke one by its id (${matches.map((t) => t.id).join(', ')})`);
     const t = matches[0];
     store().revoke(t.id);
+    await store().flush?.();
     ctx.logger.info('token revoked', { id: t.id, name: t.name, role: t.role, by: p.name });
     res.json({ id: t.id, name: t.name, revoked: true });
   });

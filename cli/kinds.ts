@@ -1,14 +1,10 @@
 // Kind names as users type them (`ad`, `agentdeployments`, `Agent`, `all`) → resource types, in a fixed order.
 import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
+import { kindRank } from '../core/kind-order.ts';
 import { CLIError } from './cli-error.ts';
 
 /** Apply order: what others depend on first (a Cluster is the namespace of everything else). */
-export const KIND_ORDER = ['Cluster', 'Node', 'Container', 'AgentDeployment', 'Agent', 'Task', 'Event'] as const;
-
-export function kindRank(kind: string): number {
-  const i = (KIND_ORDER as readonly string[]).indexOf(kind);
-  return i < 0 ? KIND_ORDER.length : i;
-}
+export { KIND_ORDER, kindRank } from '../core/kind-order.ts';
 
 export function sortedTypes(registry: ResourceRegistry): ResourceType[] {
   return [...registry.all()].sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || a.kind.localeCompare(b.kind));

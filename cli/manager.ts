@@ -8,13 +8,15 @@ import { loadRegistry } from '../core/crds.ts';
 import { createValidator } from '../core/validation.ts';
 import { readCliConfig, writeCliConfig, mergeContext, emptyCliConfig } from '../core/cli-config.ts';
 import { isApiError } from '../core/errors.ts';
-import { openSqliteStore } from '../store/sqlite-store.ts';
+import type { Store } from '../core/store.ts';
+import { openManagerStore, type StoreKind } from './manager-store.ts';
 import { createApiServer, listen } from '../api/server.ts';
-import { openTokenStore, ensureAdminToken } from '../api/auth.ts';
+import { ensureAdminToken } from '../api/auth.ts';
 import { revokeCredentialsOfDeletedNodes } from '../api/node-credentials.ts';
 import { openAuditLog } from '../api/audit.ts';
+import { objectAdmission } from '../api/admission.ts';
 import { DEFAULT_RATE_LIMIT, type RateLimitOptions } from '../api/rate-limit.ts';
-import { startControllerManager } from '../controllers/index.ts';
+import { startElectedControllers, startSoleControllers, startingStatus, electionPrefix, type ControllerLeadership } from './leader.ts';
 import { planRebalance } from '../reconcilers/rebalance-planner.ts';
 import { CLIError } from './cli-error.ts';
 import { checkListenSecurity, clientUrl, prepareManagerTls, renewServingCertificate, trustCa } from './manager-tls.ts';
@@ -37,6 +39,14 @@ export interface ManagerOptions {
   auditLog?: string;
   /** Per-principal limit of mutating requests; null = off; default DEFAULT_RATE_LIMIT (api/rate-limit.ts). */
   rateLimit?: RateLimitOptions | null;
+  /** `sqlite` (default: <data-dir>/drover.db) or `etcd` (objects and tokens in etcd, shared by several managers). */
+  store?: StoreKind;
+  /** With store etcd: client URLs, e.g. http://127.0.0.1:2379. */
+  etcdEndpoints?: string[];
+  /** With store etcd: key prefix (default /drover/). */
+  etcdPrefix?: string;
+  /** With store etcd: lease TTL of the controller leader election (default 10 s; cli/leader.ts). */
+  leaderLeaseTtlSeconds?: number;
 }
 
 export interface RunningManager {
@@ -89,18 +99,28 @@ export async function startManager(opts: ManagerOptions): Promise<RunningManager
 
   const registry = loadRegistry();
   const validator = createValidator(registry);
-  const store = await openSqliteStore({ path: join(dataDir, 'drover.db'), historySize: opts.watchHistory });
+  let opened;
+  try {
+    opened = await openManagerStore({ kind: opts.store, dataDir, watchHistory: opts.watchHistory, etcdEndpoints: opts.etcdEndpoints, etcdPrefix: opts.etcdPrefix, logger });
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+  const store = opened.store;
   try {
     await ensureDefaultCluster(store, registry, validator);
-    const tokens = openTokenStore(dataDir);
+    const tokens = opened.tokens;
     const adminConfigPath = join(dataDir, 'admin.config');
     const previous = readAdminToken(adminConfigPath);
     const { token: adminToken } = ensureAdminToken(tokens, () => previous);
+    await tokens.flush?.();
 
     const tls = opts.tls ? await prepareManagerTls(dataDir, host, opts.advertiseAddresses ?? [], logger) : undefined;
     const audit = openAuditLog(opts.auditLog ?? join(dataDir, 'audit.log'));
     const rateLimit = opts.rateLimit === null ? undefined : (opts.rateLimit ?? DEFAULT_RATE_LIMIT);
-    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger, rebalancePlanner: planRebalance, audit, rateLimit, nodeCredentialTtlMs: opts.nodeCredentialTtlMs,
+    let controllers: ControllerLeadership | undefined; // who runs the controllers, for GET /leader
+    const leaderStatus = () => (controllers ? controllers.status() : Promise.resolve(startingStatus(opened.kind)));
+    const app = createApiServer({ store, registry, validator, authenticator: tokens, logger, rebalancePlanner: planRebalance, audit, rateLimit, nodeCredentialTtlMs: opts.nodeCredentialTtlMs, leaderStatus,
       ...(tls ? { tls: { caCert: tls.caCert, caSha256: tls.caSha256 } } : {}) });
     const server = await listen(app, host, port, tls ? { tls: { cert: tls.cert, key: tls.key } } : {});
     const url = clientUrl(server.url, host);
@@ -113,8 +133,16 @@ export async function startManager(opts: ManagerOptions): Promise<RunningManager
     chmodSync(adminConfigPath, 0o600);
 
     const nodeRevoker = await revokeCredentialsOfDeletedNodes(store, registry, tokens, logger);
-    const controllers = await startControllerManager({ store, registry, logger });
-    logger.info('manager ready', { url, dataDir, adminConfig: adminConfigPath, ...(tls ? { caSha256: tls.caSha256 } : {}) });
+    // GitOps writes pass the API's own admission (schema, hostPath policy, the Cluster must exist)
+    const gitops = { dataDir, admit: objectAdmission({ store, registry, validator }) };
+    // etcd: every manager serves the API, the elected one runs the controllers (fenced writes); SQLite: this one
+    const settings = { registry, logger, gitops };
+    controllers = opened.etcd
+      ? await startElectedControllers({ store: opened.etcd, controllers: settings, logger, url, etcdEndpoints: opts.etcdEndpoints ?? [],
+        leaseTtlSeconds: opts.leaderLeaseTtlSeconds, electionPrefix: electionPrefix(opened.etcd.keys.prefix) })
+      : await startSoleControllers({ store, url, controllers: settings });
+    const running = controllers;
+    logger.info('manager ready', { url, dataDir, store: opened.location, adminConfig: adminConfigPath, ...(tls ? { caSha256: tls.caSha256 } : {}) });
 
     let stopped = false;
     return {
@@ -126,18 +154,18 @@ export async function startManager(opts: ManagerOptions): Promise<RunningManager
       async stop() {
         if (stopped) return;
         stopped = true;
-        await controllers.stop();
+        await running.stop();
         nodeRevoker.stop();
         renewal?.stop();
         await server.close();
-        await store.close();
+        await opened.close();
         audit?.close();
         unlock();
         logger.info('manager stopped', { dataDir });
       },
     };
   } catch (e) {
-    await store.close();
+    await opened.close();
     unlock();
     throw e;
   }
@@ -150,7 +178,7 @@ function readAdminToken(path: string): string | undefined {
 }
 
 async function ensureDefaultCluster(
-  store: Awaited<ReturnType<typeof openSqliteStore>>,
+  store: Store,
   registry: ReturnType<typeof loadRegistry>,
   validator: ReturnType<typeof createValidator>,
 ): Promise<void> {

@@ -3,11 +3,13 @@
 import type { ResourceRegistry, ResourceType } from '../core/resources.ts';
 import type { KubeObject, StatusCause } from '../core/types.ts';
 import { createValidator } from '../core/validation.ts';
+import { withLastApplied } from '../core/last-applied.ts';
+import { withMembership } from '../core/apply-set.ts';
 import { kindRank, refName } from './kinds.ts';
 import { causeLine } from './manifests.ts';
 import type { LoadedDoc } from './manifests.ts';
 
-export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+export { LAST_APPLIED, lastAppliedOf, withLastApplied } from '../core/last-applied.ts';
 
 export interface PreparedObject {
   source: LoadedDoc;
@@ -27,6 +29,8 @@ export interface PrepareOptions {
   namespaceFromFlag: boolean;
   /** Skip the local schema check (delete -f needs only kind and name). */
   validate?: boolean;
+  /** `--applyset`: label every object as a member of this set (before the last-applied record is made). */
+  applySetId?: string;
 }
 
 export function prepareObjects(docs: LoadedDoc[], registry: ResourceRegistry, opts: PrepareOptions): { objects: PreparedObject[]; errors: string[] } {
@@ -64,29 +68,10 @@ export function prepareObjects(docs: LoadedDoc[], registry: ResourceRegistry, op
       const { causes } = validator.check(rt, manifest);
       if (causes.length) { for (const c of causes) bad(c); continue; }
     }
-    objects.push({ source, rt, desired: withLastApplied(manifest), namespace, name: meta.name, ref: refName(rt, meta.name) });
+    const member = opts.applySetId ? withMembership(manifest, opts.applySetId) : manifest;
+    objects.push({ source, rt, desired: withLastApplied(member), namespace, name: meta.name, ref: refName(rt, meta.name) });
   }
   return { objects, errors };
-}
-
-/** The manifest plus the annotation recording it (compact JSON of the manifest without the annotation). */
-export function withLastApplied(manifest: KubeObject): KubeObject {
-  const annotations = { ...(manifest.metadata.annotations ?? {}) };
-  delete annotations[LAST_APPLIED];
-  const recorded: KubeObject = { ...manifest, metadata: { ...manifest.metadata } };
-  if (Object.keys(annotations).length) recorded.metadata.annotations = annotations;
-  else delete recorded.metadata.annotations;
-  return { ...manifest, metadata: { ...manifest.metadata, annotations: { ...annotations, [LAST_APPLIED]: JSON.stringify(recorded) } } };
-}
-
-export function lastAppliedOf(live: KubeObject): Record<string, unknown> {
-  const text = live.metadata.annotations?.[LAST_APPLIED];
-  if (!text) return {};
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return {}; // a hand-edited, broken annotation: treat as never applied (kubectl does the same)
-  }
 }
 
 /** Stable sort by kind: Cluster, Node, Container, AgentDeployment, Agent, Task, Event. */

@@ -1,5 +1,6 @@
 // The drover CLI program: builds the commander program and runs it against injected io (tests call run() directly).
 import { Command, CommanderError } from 'commander';
+import { registerAdmin } from './commands/admin.ts';
 import { registerAgent } from './commands/agent.ts';
 import { registerApply } from './commands/apply.ts';
 import { registerConfig } from './commands/config.ts';
@@ -7,6 +8,7 @@ import { registerDelete } from './commands/delete.ts';
 import { registerDescribe } from './commands/describe.ts';
 import { registerDiff } from './commands/diff.ts';
 import { registerGet } from './commands/get.ts';
+import { registerGitops } from './commands/gitops.ts';
 import { registerLogs } from './commands/logs.ts';
 import { registerNodeOps } from './commands/node-ops.ts';
 import { registerRestart } from './commands/restart.ts';
@@ -59,9 +61,11 @@ export function buildProgram(env: CommandEnv, onCommand?: (name: string) => void
   registerRebalance(program, env);
   registerScale(program, env);
   registerMigrate(program, env);
+  registerAdmin(program, env);
   registerAgent(program, env);
   registerStatus(program, env);
   registerSimulate(program, env);
+  registerGitops(program, env);
   // Subcommands inherit the exit override and output routing.
   for (const c of allCommands(program)) c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;

@@ -1,4 +1,6 @@
 // Public surface of the controller runtime, and the entry point the manager calls.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Store } from '../core/store.ts';
 import type { ResourceRegistry } from '../core/resources.ts';
 import type { Logger } from '../core/logging.ts';
@@ -15,6 +17,8 @@ import { createNodeLifecycleController } from './node-lifecycle-controller.ts';
 import { createTaskController } from './task-controller.ts';
 import { createRebalanceController } from './rebalance-controller.ts';
 import { mustResolve } from './resolve-kind.ts';
+import { createGitOpsController, type ObjectAdmission } from './gitops-controller.ts';
+import { createGitSource } from './git-source.ts';
 
 export { createWorkQueue, type WorkQueue, type WorkQueueOptions } from './work-queue.ts';
 export { createInformer, isGone, type Informer, type ListerWatcher, type InformerEvent, type ObjectCache } from './informer.ts';
@@ -24,12 +28,16 @@ export { storeListerWatcher } from './store-lister-watcher.ts';
 export { createEventRecorder, EventReasons, type EventRecorder } from './event-recorder.ts';
 export { createGarbageCollector } from './gc-controller.ts';
 export { createClusterController } from './cluster-controller.ts';
+export { createGitOpsController, type ObjectAdmission } from './gitops-controller.ts';
+export { createGitSource, type GitSource } from './git-source.ts';
 
 export interface StartControllerManagerOptions {
   store: Store;
   registry: ResourceRegistry;
   logger: Logger;
   clock?: Clock;
+  /** The GitOps controller (GitRepository sync); absent = not started. */
+  gitops?: { dataDir: string; admit: ObjectAdmission; gitTimeoutMs?: number };
 }
 
 /** Starts the GC and Cluster controllers over the in-process store; resolves once caches have synced. */
@@ -57,6 +65,12 @@ export async function startControllerManager(opts: StartControllerManagerOptions
   manager.add(createAgentDeploymentController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   manager.add(createAgentSchedulingController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock }));
   manager.add(createRebalanceController({ informers: manager, store: opts.store, registry: opts.registry, recorder: createEventRecorder({ store: opts.store, component: 'rebalancer', logger: opts.logger, clock: opts.clock, resource: mustResolve(opts.registry, 'Event').key }), logger: opts.logger, clock: opts.clock }));
+  if (opts.gitops) {
+    const git = createGitSource({ cacheDir: join(opts.gitops.dataDir, 'gitops', 'cache'), timeoutMs: opts.gitops.gitTimeoutMs });
+    const secretsDir = join(opts.gitops.dataDir, 'gitops', 'secrets');
+    mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+    manager.add(createGitOpsController({ informers: manager, store: opts.store, registry: opts.registry, logger: opts.logger, clock: opts.clock, git, admit: opts.gitops.admit, secretsDir }));
+  }
   await manager.start();
   return { stop: () => manager.stop() };
 }

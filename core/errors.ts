@@ -58,6 +58,17 @@ export class UnsupportedMediaType extends make(415, 'UnsupportedMediaType') {}
 export class TooManyRequests extends make(429, 'TooManyRequests') {}
 export class InternalError extends make(500, 'InternalError') {}
 
+/**
+ * A fenced write (Store.fenced) found that this manager's leadership key is gone or belongs to a newer
+ * term: nothing was written. 503, so clients retry against the current leader rather than re-read.
+ */
+export class NotLeader extends ApiError {
+  constructor(message = 'this manager is no longer the leader', details?: ApiErrorDetails, options?: { cause?: unknown }) {
+    super(503, 'ServiceUnavailable', message, details, options);
+    this.name = 'NotLeader';
+  }
+}
+
 /** A reconcile error that must not be retried: logged and counted, then the key is forgotten. */
 export class TerminalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -798,3 +798,92 @@ export interface Event extends KubeObject {
   reportingInstance?: string;
   action?: string;
 }
+
+// ---- ApplySet (applysets.drover.dev) ----
+
+export type ApplySetSpec = {
+  /** What manages the set, e.g. drover/v0.1.0. */
+  tooling?: string;
+  /** Kinds that may hold members, as Kind.group (a superset while an apply is in progress). */
+  groupKinds?: string[];
+  /** Namespaces that may hold members (a superset while an apply is in progress). */
+  namespaces?: string[];
+};
+
+/** The parent of an apply set; members carry the label applyset.drover.dev/part-of with this set's id. */
+export interface ApplySet extends KubeObject {
+  apiVersion: 'drover.dev/v1alpha1';
+  kind: 'ApplySet';
+  spec: ApplySetSpec;
+}
+
+// ---- GitRepository (gitrepositories.drover.dev) ----
+
+/** What to check out, at most one of branch, tag and commit; absent = the remote's default branch (HEAD). */
+export type GitRepositoryRef = {
+  branch?: string;
+  tag?: string;
+  /** A full or abbreviated (at least 7 hex digits) commit id. */
+  commit?: string;
+};
+
+export const GitRepositorySecretRefSchemeValues = ["Bearer", "Basic"] as const;
+export type GitRepositorySecretRefScheme = (typeof GitRepositorySecretRefSchemeValues)[number];
+
+/** A token for an http(s) repository, sent as an Authorization header (git http.extraHeader). The file is read by the manager, from its directory DATA_DIR/gitops/secrets/; the token never appears in the object. */
+export type GitRepositorySecretRef = {
+  /** File name (or path below DATA_DIR/gitops/secrets/) holding the token. */
+  tokenFile: string;
+  /** Bearer sends "Authorization Bearer TOKEN"; Basic sends the file's USER:PASSWORD base64-encoded. */
+  scheme?: GitRepositorySecretRefScheme;
+};
+
+export type GitRepositorySpec = {
+  /** Where the repository is: an absolute local path, file:///path, or http(s)://host/repo fetched with the git CLI. Other transports (ssh, git://, ext::) and anything that could be read as a git option are refused. */
+  url: string;
+  /** What to check out, at most one of branch, tag and commit; absent = the remote's default branch (HEAD). */
+  ref?: GitRepositoryRef;
+  /** The directory (relative to the repository root) whose *.yaml and *.yml files are applied, recursively. */
+  path?: string;
+  /** How often the repository is fetched and drift is corrected (Go-style duration, at least 1s). */
+  interval?: string;
+  /** Delete objects this repository applied before and no longer holds (and all of them when the GitRepository is deleted). */
+  prune?: boolean;
+  /** Stop fetching, applying and correcting drift until set back to false. */
+  suspend?: boolean;
+  /** A token for an http(s) repository, sent as an Authorization header (git http.extraHeader). The file is read by the manager, from its directory DATA_DIR/gitops/secrets/; the token never appears in the object. */
+  secretRef?: GitRepositorySecretRef;
+  /** Other GitRepositories of this Cluster that must be Ready at their latest revision before this one applies. */
+  dependsOn?: string[];
+};
+
+export type GitRepositoryInventory = {
+  kind: string;
+  namespace?: string;
+  name: string;
+};
+
+export type GitRepositoryStatus = {
+  observedGeneration?: number;
+  /** The commit whose manifests are applied. */
+  lastAppliedRevision?: string;
+  /** The newest commit fetched and tried (it differs when it was rejected). */
+  lastAttemptedRevision?: string;
+  /** The gitops.drover.dev/requestedAt annotation value of the last sync request handled. */
+  lastHandledSyncAt?: string;
+  /** When a sync last changed something (applied a revision, corrected drift, pruned). A sync with nothing to do writes nothing. */
+  lastSyncTime?: string;
+  /** The objects this repository applied (its apply set members). */
+  inventory?: GitRepositoryInventory[];
+  /** Why the last attempted revision was not applied, as file:line:column messages. */
+  errors?: string[];
+  conditions?: Condition[];
+};
+
+/** A git repository whose YAML manifests the manager applies to this Cluster, prunes and keeps free of drift. */
+export interface GitRepository extends KubeObject {
+  apiVersion: 'drover.dev/v1alpha1';
+  kind: 'GitRepository';
+  spec: GitRepositorySpec;
+  status?: GitRepositoryStatus;
+}

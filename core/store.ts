@@ -1,4 +1,4 @@
-// The Store port. Backends: store/sqlite-store.ts (embedded default), later etcd.
+// The Store port. Backends: store/sqlite-store.ts (embedded default) and store/etcd-store.ts (HA).
 // Every backend must pass test/contract/store-contract.ts.
 import type { KubeObject, WatchEvent } from './types.ts';
 
@@ -50,6 +50,12 @@ export interface DeleteOptions {
   uid?: string;
 }
 
+/** The leadership a fenced write depends on: an etcd key and the create revision it had when won. */
+export interface FenceGuard {
+  key: string;
+  createRevision: string;
+}
+
 export interface Store {
   /**
    * Assigns uid, creationTimestamp, resourceVersion and generation=1.
@@ -79,6 +85,14 @@ export interface Store {
   watch(resource: ResourceKey | '*', opts: WatchOptions, handler: (ev: WatchEvent) => void): Promise<Watcher>;
   /** Current global revision. */
   revision(): Promise<string>;
+  /**
+   * Optional (etcd only; SQLite has a single manager and no fencing): a view of this same store whose
+   * every write (create, update, delete) also requires, in the same transaction, that the key
+   * `guard.key` exists with create revision `guard.createRevision` — the leader's election key. When it
+   * does not, the write fails with NotLeader (core/errors.ts) and nothing is written. Reads and watches
+   * are the store's own; close() of the view does nothing (close the store itself).
+   */
+  fenced?(guard: FenceGuard): Store;
   /** Drop watch history up to and including `revision` (watching from older answers Gone). */
   compact(revision: string): Promise<void>;
   close(): Promise<void>;

@@ -2,16 +2,17 @@
 // stores the object and its watch event, so watches resume from any retained revision after a restart.
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { DeleteOptions, ListOptions, ListResult, ResourceKey, Store, Watcher, WatchOptions } from '../core/store.ts';
 import type { KubeObject, WatchEvent } from '../core/types.ts';
-import { BadRequest, Gone, Invalid } from '../core/errors.ts';
+import { Gone } from '../core/errors.ts';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from '../core/selectors.ts';
-import { alreadyExists, modifiedConflict, notFound, preconditionConflict } from './store-errors.ts';
-import { desiredChanged, jsonEqual } from './object-diff.ts';
+import { alreadyExists, notFound } from './store-errors.ts';
+import { GENERATE_NAME_ATTEMPTS, cleanCopy, generatedName, nameRequired, nsOf, parseRevision, planDelete, planUpdate, stampNew } from './object-rules.ts';
 import { decodeContinue, encodeContinue } from './continue-token.ts';
 import type { StoredEvent, WatchFilter } from './watch-hub.ts';
 import { WatchHub } from './watch-hub.ts';
+import { byRevision, type StoredObject, type TransferableStore } from './transfer.ts';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:' (history then lives as long as the process). */
@@ -32,7 +33,7 @@ export interface StoreStats {
   compactedRevision: number;
 }
 
-export interface SqliteStore extends Store {
+export interface SqliteStore extends TransferableStore {
   stats(): StoreStats;
 }
 
@@ -50,8 +51,6 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1), ('compacted', 1);
 `;
 
 const HISTORY_PAGE = 500;
-// Kubernetes' generateName alphabet: no vowels, so generated names never spell words.
-const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 type Row = { data: string };
 
@@ -67,30 +66,6 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     throw new Error(`cannot open store ${opts.path}`, { cause: e });
   }
   return new SqliteStoreImpl(db, historySize, opts.clock ?? Date.now);
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function parseRevision(rv: string, what: string): number {
-  if (!/^\d+$/.test(rv)) throw new BadRequest(`invalid ${what}: "${rv}" is not a revision`);
-  return Number(rv);
-}
-
-function nsOf(obj: KubeObject): string {
-  return obj.metadata.namespace ?? '';
-}
-
-/** A JSON-clean copy the caller can no longer mutate, with metadata normalised as Kubernetes does. */
-function cleanCopy(obj: KubeObject): KubeObject {
-  if (!obj || typeof obj !== 'object' || !obj.metadata || typeof obj.metadata !== 'object') {
-    throw new Invalid('object has no metadata', { causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'metadata' }] });
-  }
-  const c = JSON.parse(JSON.stringify(obj)) as KubeObject;
-  if (c.metadata.namespace === '') delete c.metadata.namespace;
-  if (Array.isArray(c.metadata.finalizers) && c.metadata.finalizers.length === 0) delete c.metadata.finalizers;
-  return c;
 }
 
 class SqliteStoreImpl implements SqliteStore {
@@ -164,27 +139,18 @@ class SqliteStoreImpl implements SqliteStore {
     const m = obj.metadata;
     const ns = nsOf(obj);
     if (!m.name) {
-      if (!m.generateName) {
-        throw new Invalid(`${resource} is invalid: metadata.name: Required value: name or generateName is required`, {
-          causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }],
-        });
-      }
+      if (!m.generateName) throw nameRequired(resource);
       m.name = this.generateName(resource, ns, m.generateName);
     } else if (this.read(resource, ns, m.name)) {
       throw alreadyExists(resource, m.name);
     }
-    m.uid = randomUUID();
-    m.creationTimestamp = rfc3339(this.clock());
-    m.generation = 1;
-    delete m.deletionTimestamp;
-    delete m.deletionGracePeriodSeconds;
+    stampNew(obj, randomUUID(), this.clock());
     return this.commit(resource, 'ADDED', obj, null, 'insert');
   }
 
   private generateName(resource: string, ns: string, prefix: string): string {
-    for (let attempt = 0; attempt < 8; attempt++) {
-      let name = prefix;
-      for (let i = 0; i < 5; i++) name += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+    for (let attempt = 0; attempt < GENERATE_NAME_ATTEMPTS; attempt++) {
+      const name = generatedName(prefix);
       if (!this.read(resource, ns, name)) return name;
     }
     throw alreadyExists(resource, `${prefix}*`);
@@ -239,42 +205,21 @@ class SqliteStoreImpl implements SqliteStore {
 
   async update(resource: ResourceKey, input: KubeObject): Promise<KubeObject> {
     const next = cleanCopy(input);
-    const m = next.metadata;
-    const found = this.read(resource, nsOf(next), m.name);
-    if (!found) throw notFound(resource, m.name);
-    const cur = found.obj;
-    if (m.resourceVersion && m.resourceVersion !== cur.metadata.resourceVersion) throw modifiedConflict(resource, m.name);
-    if (m.uid && m.uid !== cur.metadata.uid) throw preconditionConflict(resource, m.name, 'UID', m.uid, cur.metadata.uid ?? '');
-    // Identity and deletion state belong to the store: an update can neither change nor clear them.
-    m.uid = cur.metadata.uid;
-    m.creationTimestamp = cur.metadata.creationTimestamp;
-    m.resourceVersion = cur.metadata.resourceVersion;
-    m.generation = cur.metadata.generation;
-    m.deletionTimestamp = cur.metadata.deletionTimestamp;
-    m.deletionGracePeriodSeconds = cur.metadata.deletionGracePeriodSeconds;
-    if (m.deletionTimestamp === undefined) delete m.deletionTimestamp;
-    if (m.deletionGracePeriodSeconds === undefined) delete m.deletionGracePeriodSeconds;
-    if (jsonEqual(next, cur)) return cur;
-    if (desiredChanged(cur, next)) m.generation = (cur.metadata.generation ?? 0) + 1;
-    if (m.deletionTimestamp && !m.finalizers?.length) return this.commit(resource, 'DELETED', next, null, 'delete');
-    return this.commit(resource, 'MODIFIED', next, found.data, 'update');
+    const found = this.read(resource, nsOf(next), next.metadata.name);
+    if (!found) throw notFound(resource, next.metadata.name);
+    const plan = planUpdate(resource, found.obj, next);
+    if (plan.action === 'none') return plan.obj;
+    if (plan.action === 'remove') return this.commit(resource, 'DELETED', plan.obj, null, 'delete');
+    return this.commit(resource, 'MODIFIED', plan.obj, found.data, 'update');
   }
 
   async delete(resource: ResourceKey, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
     const found = this.read(resource, namespace ?? '', name);
     if (!found) throw notFound(resource, name);
-    const cur = found.obj;
-    const rv = cur.metadata.resourceVersion ?? '';
-    if (opts.resourceVersion && opts.resourceVersion !== rv) throw preconditionConflict(resource, name, 'ResourceVersion', opts.resourceVersion, rv);
-    if (opts.uid && opts.uid !== cur.metadata.uid) throw preconditionConflict(resource, name, 'UID', opts.uid, cur.metadata.uid ?? '');
-    if (cur.metadata.finalizers?.length) {
-      // Finalizers hold the object: mark it once; controllers remove their finalizer to release it.
-      if (cur.metadata.deletionTimestamp) return cur;
-      cur.metadata.deletionTimestamp = rfc3339(this.clock());
-      cur.metadata.deletionGracePeriodSeconds = 0;
-      return this.commit(resource, 'MODIFIED', cur, found.data, 'update');
-    }
-    return this.commit(resource, 'DELETED', cur, null, 'delete');
+    const plan = planDelete(resource, name, found.obj, opts, this.clock());
+    if (plan.action === 'none') return plan.obj;
+    if (plan.action === 'put') return this.commit(resource, 'MODIFIED', plan.obj, found.data, 'update');
+    return this.commit(resource, 'DELETED', plan.obj, null, 'delete');
   }
 
   async watch(resource: ResourceKey | '*', opts: WatchOptions, handler: (ev: WatchEvent) => void): Promise<Watcher> {
@@ -314,6 +259,23 @@ class SqliteStoreImpl implements SqliteStore {
       throw new Error(`store compaction to ${upTo} failed`, { cause: e });
     }
     this.compacted = upTo;
+  }
+
+  async exportObjects(): Promise<StoredObject[]> {
+    const rows = this.q('SELECT resource, data FROM objects').all() as { resource: string; data: string }[];
+    return rows.map((r) => ({ resource: r.resource, object: JSON.parse(r.data) as KubeObject })).sort(byRevision);
+  }
+
+  async countObjects(): Promise<number> {
+    return (this.q('SELECT COUNT(*) AS n FROM objects').get() as { n: number }).n;
+  }
+
+  async importObject(resource: ResourceKey, input: KubeObject): Promise<KubeObject> {
+    const obj = cleanCopy(input);
+    if (!obj.metadata.name) throw nameRequired(resource);
+    delete obj.metadata.resourceVersion;
+    const found = this.read(resource, nsOf(obj), obj.metadata.name);
+    return found ? this.commit(resource, 'MODIFIED', obj, found.data, 'update') : this.commit(resource, 'ADDED', obj, null, 'insert');
   }
 
   stats(): StoreStats {

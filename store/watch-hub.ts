@@ -97,6 +97,13 @@ class HubWatcher implements Watcher {
     }
   }
 
+  /** Deliver a last event (an ERROR with a Status) and stop. */
+  fail(ev: WatchEvent): void {
+    if (this.stopped) return;
+    this.emit(ev);
+    this.stop();
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -111,7 +118,7 @@ function matches(obj: KubeObject, f: WatchFilter): boolean {
 }
 
 /** Kubernetes watch semantics: a MODIFIED that leaves the selector is DELETED, one that enters it is ADDED. */
-function translate(e: StoredEvent, f: WatchFilter): WatchEvent | undefined {
+export function translate(e: StoredEvent, f: WatchFilter): WatchEvent | undefined {
   if (f.namespace !== undefined && e.namespace !== f.namespace) return undefined;
   const obj = JSON.parse(e.data) as KubeObject;
   if (!f.label && !f.field) return { type: e.type, object: obj };
@@ -157,5 +164,10 @@ export class WatchHub {
 
   stopAll(): void {
     for (const w of [...this.watchers]) w.stop();
+  }
+
+  /** End every watcher with a last event (e.g. an ERROR carrying a 410 Status: the client relists). */
+  failAll(ev: WatchEvent): void {
+    for (const w of [...this.watchers]) w.fail(ev);
   }
 }

@@ -3,6 +3,9 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandEnv } from '../command-env.ts';
 import { runManager } from '../manager.ts';
+import { DEFAULT_LEADER_LEASE_TTL_SECONDS, parseLeaderLeaseTtl } from '../leader.ts';
+import { STORE_KINDS, type StoreKind } from '../manager-store.ts';
+import { parseEndpoints } from '../../store/etcd-endpoints.ts';
 import { runUp } from '../up.ts';
 import { usageError } from '../cli-error.ts';
 import { parseDuration } from '../../core/duration.ts';
@@ -15,6 +18,26 @@ interface TlsFlags { tls: boolean; advertiseAddress: string[]; insecure: boolean
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** --store, --etcd-endpoints, --etcd-prefix → ManagerOptions fields, or a usage error. */
+export function parseStoreFlags(o: { store: string; etcdEndpoints?: string; etcdPrefix?: string }): { store: StoreKind; etcdEndpoints?: string[]; etcdPrefix?: string } {
+  if (!(STORE_KINDS as readonly string[]).includes(o.store)) throw usageError(`--store must be one of ${STORE_KINDS.join(', ')} (got "${o.store}")`);
+  const store = o.store as StoreKind;
+  if (store === 'sqlite') {
+    if (o.etcdEndpoints) throw usageError('--etcd-endpoints needs --store etcd');
+    return { store };
+  }
+  if (!o.etcdEndpoints) throw usageError('--store etcd needs --etcd-endpoints http://HOST:2379[,…]');
+  let etcdEndpoints: string[];
+  try {
+    etcdEndpoints = parseEndpoints(o.etcdEndpoints);
+  } catch (e) {
+    throw usageError(`--etcd-endpoints: ${(e as Error).message}`);
+  }
+  const etcdPrefix = o.etcdPrefix ?? '/drover/';
+  if (!etcdPrefix.startsWith('/') || !etcdPrefix.endsWith('/')) throw usageError(`--etcd-prefix must start and end with "/" (got "${etcdPrefix}")`);
+  return { store, etcdEndpoints, etcdPrefix };
 }
 
 export function registerServerCommands(program: Command, env: CommandEnv): void {
@@ -32,7 +55,11 @@ export function registerServerCommands(program: Command, env: CommandEnv): void 
     .option('--insecure', 'allow plain http on a non-loopback --listen (tokens travel in clear text)', false)
     .option('--audit-log <path>', 'audit log of writes and denials: a file, - (stdout) or off (default <data-dir>/audit.log)')
     .option('--rate-limit <qps[,burst]>', 'mutating requests per second per token, and the burst (0 = off)', '50,100')
-    .action(async (o: { listen: string; dataDir: string; logLevel?: string; watchHistory: string; nodeCredentialTtl: string; auditLog?: string; rateLimit: string } & TlsFlags) => {
+    .option('--store <kind>', 'where objects and tokens live: sqlite (<data-dir>/drover.db) or etcd (shared by several managers)', 'sqlite')
+    .option('--etcd-endpoints <urls>', 'with --store etcd: comma-separated client URLs, e.g. http://127.0.0.1:2379,http://127.0.0.1:22379')
+    .option('--etcd-prefix <prefix>', 'with --store etcd: key prefix of this drover in etcd', '/drover/')
+    .option('--leader-lease-ttl <duration>', `with --store etcd: lease of the elected manager that runs the controllers; a dead leader is replaced within it (default ${DEFAULT_LEADER_LEASE_TTL_SECONDS}s)`)
+    .action(async (o: { listen: string; dataDir: string; logLevel?: string; watchHistory: string; nodeCredentialTtl: string; auditLog?: string; rateLimit: string; store: string; etcdEndpoints?: string; etcdPrefix: string; leaderLeaseTtl?: string } & TlsFlags) => {
       if (o.advertiseAddress.length && !o.tls) throw usageError('--advertise-address names the serving certificate: it needs --tls');
       const watchHistory = Number(o.watchHistory);
       if (!Number.isInteger(watchHistory) || watchHistory < 1) throw usageError(`--watch-history must be a positive integer (got "${o.watchHistory}")`);
@@ -50,8 +77,10 @@ export function registerServerCommands(program: Command, env: CommandEnv): void 
         throw usageError((e as Error).message);
       }
       const auditLog = o.auditLog === undefined || o.auditLog === '-' || o.auditLog === 'off' ? o.auditLog : abs(o.auditLog);
+      const storeFlags = parseStoreFlags(o);
+      const leaderLeaseTtlSeconds = parseLeaderLeaseTtl(o.leaderLeaseTtl, storeFlags.store);
       await runManager({ listen: o.listen, dataDir: abs(o.dataDir), logLevel: o.logLevel, watchHistory, nodeCredentialTtlMs,
-        tls: o.tls, advertiseAddresses: o.advertiseAddress, insecure: o.insecure, auditLog, rateLimit });
+        tls: o.tls, advertiseAddresses: o.advertiseAddress, insecure: o.insecure, auditLog, rateLimit, ...storeFlags, leaderLeaseTtlSeconds });
     });
   program
     .command('up')

@@ -2,6 +2,7 @@
 // imbalance, conditions) and its topology nodes → containers → agents, from the seed cluster API.
 import type { Command } from 'commander';
 import type { ClusterOverview, Topology, TopologyContainer } from '../../api/cluster-views.ts';
+import type { LeaderStatus } from '../../core/leader-election.ts';
 import type { CommandEnv } from '../command-env.ts';
 import { usageError } from '../cli-error.ts';
 import { toJsonText } from '../output.ts';
@@ -65,9 +66,23 @@ function topologyLines(t: Topology): string[] {
   return lines;
 }
 
+/** With several managers (etcd store): which one runs the controllers. One manager on SQLite always does. */
+export function leaderLine(l: LeaderStatus | undefined): string[] {
+  if (!l || l.store === 'sqlite') return [];
+  if (!l.leader) return [`  leader        none elected yet${l.error ? ` (${l.error})` : ''}`];
+  const where = l.leader.url ? ` at ${l.leader.url}` : '';
+  const since = l.leader.since ? ` since ${l.leader.since}` : '';
+  const ttl = l.leaseTtlSeconds ? `, lease ${l.leaseTtlSeconds}s` : '';
+  return [`  leader        ${l.leader.id}${where}${since} (${l.store}${ttl}; answered by ${l.isLeader ? 'the leader' : l.self.id})`];
+}
+
 /** The whole `drover status` text. */
-export function formatClusterStatus(o: ClusterOverview, t: Topology): string {
-  return [...overviewLines(o), '', ...topologyLines(t)].join('\n') + '\n';
+export function formatClusterStatus(o: ClusterOverview, t: Topology, leader?: LeaderStatus): string {
+  const overview = overviewLines(o);
+  // after the counts and imbalance, before the conditions
+  const at = overview.findIndex((l) => l === 'conditions:' || l.startsWith('conditions: '));
+  overview.splice(at < 0 ? overview.length : at, 0, ...leaderLine(leader));
+  return [...overview, '', ...topologyLines(t)].join('\n') + '\n';
 }
 
 export function registerStatus(program: Command, env: CommandEnv): void {
@@ -79,10 +94,12 @@ export function registerStatus(program: Command, env: CommandEnv): void {
       if (o.output !== undefined && o.output !== 'json') throw usageError(`unknown output format "${o.output}"`, 'use -o json or leave it out');
       const session = env.session(cmd);
       const qs = `?namespace=${encodeURIComponent(session.namespace)}`;
-      const [overview, topology] = await Promise.all([
+      const [overview, topology, leader] = await Promise.all([
         session.client.raw('GET', `/api/v1/cluster/status${qs}`) as Promise<ClusterOverview>,
         session.client.raw('GET', `/api/v1/cluster/topology${qs}`) as Promise<Topology>,
+        // a manager before leader election has no /leader: leave the line out
+        (session.client.raw('GET', '/leader') as Promise<LeaderStatus>).catch(() => undefined),
       ]);
-      env.io.stdout.write(o.output === 'json' ? toJsonText({ overview, topology }) : formatClusterStatus(overview, topology));
+      env.io.stdout.write(o.output === 'json' ? toJsonText({ overview, topology, ...(leader ? { leader } : {}) }) : formatClusterStatus(overview, topology, leader));
     });
 }

@@ -1,9 +1,8 @@
-// Runs the Store contract against SQLite (temp file and :memory:), plus what only a file store can show.
+// What only the SQLite store shows (the shared contract runs in store-contract.test.ts for every backend).
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStoreContract } from './store-contract.ts';
 import { openSqliteStore } from '../../store/index.ts';
 import type { KubeObject, WatchEvent } from '../../core/types.ts';
 
@@ -16,16 +15,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const dbPath = () => join(dir, `store-${++n}.db`);
 const ad = (name: string, replicas = 1): KubeObject => ({
   apiVersion: 'drover.dev/v1alpha1', kind: 'AgentDeployment', metadata: { name, namespace: 'c1' }, spec: { agentType: 't', replicas },
-});
-
-runStoreContract('sqlite file', async () => {
-  const store = await openSqliteStore({ path: dbPath() });
-  return { store, cleanup: () => store.close() };
-});
-
-runStoreContract('sqlite :memory:', async () => {
-  const store = await openSqliteStore({ path: ':memory:' });
-  return { store, cleanup: () => store.close() };
 });
 
 describe('sqlite store specifics', () => {

@@ -1,4 +1,4 @@
-// The Store contract: every backend (SQLite now, etcd later) must pass these tests.
+// The Store contract: every backend (SQLite, etcd) must pass these tests (store-contract.test.ts runs them).
 // Only the Store interface from core/store.ts is used, never backend internals.
 import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
 import type { Store, Watcher, WatchOptions } from '../../core/store.ts';

@@ -67,6 +67,9 @@ export function baseObject(rt: ResourceType, name: string): Obj {
     case 'Agent': return { ...head, spec: { agentType: 'bad', command: ['x'] } };
     case 'Task': return { ...head, spec: { type: 'deploy', target: { kind: 'Container', name: 'nothing' } } };
     case 'Event': return { ...head, involvedObject: { kind: 'Container', name: TARGET, namespace: NS }, reason: 'Test', type: 'Normal', message: 'm' };
+    // suspended: the GitOps controller fetches nothing for it
+    case 'GitRepository': return { ...head, spec: { url: '/nonexistent/bad-input.git', interval: '1h', suspend: true } };
+    case 'ApplySet': return { ...head, spec: { tooling: 'bad-input', groupKinds: ['Container.drover.dev'], namespaces: [NS] } };
     default: throw new Error(`no base object for kind ${rt.kind}`);
   }
 }
@@ -76,7 +79,7 @@ export function validObjects(registry: ResourceRegistry): Array<{ rt: ResourceTy
   const out: Array<{ rt: ResourceType; obj: Obj }> = [];
   const rt = (k: string) => registry.resolve(k)!;
   out.push({ rt: rt('Cluster'), obj: baseObject(rt('Cluster'), NS) });
-  for (const k of ['Node', 'Container', 'AgentDeployment', 'Agent', 'Task', 'Event']) out.push({ rt: rt(k), obj: baseObject(rt(k), TARGET) });
+  for (const k of ['Node', 'Container', 'AgentDeployment', 'Agent', 'Task', 'Event', 'GitRepository', 'ApplySet']) out.push({ rt: rt(k), obj: baseObject(rt(k), TARGET) });
   // a hostPath volume the Cluster's policy allows, and a secret env entry
   const withVolume = baseObject(rt('Container'), 'with-volume');
   (withVolume.spec as Obj).volumes = [{ name: 'data', hostPath: `${ALLOWED_HOST_PATH}/data`, mountPath: '/data' }];

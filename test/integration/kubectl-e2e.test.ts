@@ -114,7 +114,8 @@ describe('kubectl against drover', () => {
     expect(resources).toMatch(/^namespaces\s+ns\s+v1\s+false\s+Namespace$/m);
     expect(resources).toMatch(/^events\s+ev\s+v1\s+true\s+Event$/m);
     expect(ok(await kubectl(['api-resources', '--categories=drover', '-o', 'name'])).split('\n').filter(Boolean).sort())
-      .toEqual(['agentdeployments.drover.dev', 'agents.drover.dev', 'clusters.drover.dev', 'containers.drover.dev', 'events.drover.dev', 'nodes.drover.dev', 'tasks.drover.dev']);
+      .toEqual(['agentdeployments.drover.dev', 'agents.drover.dev', 'applysets.drover.dev', 'clusters.drover.dev', 'containers.drover.dev', 'events.drover.dev',
+        'gitrepositories.drover.dev', 'nodes.drover.dev', 'tasks.drover.dev']);
     expect(ok(await kubectl(['api-versions']))).toMatch(/^drover\.dev\/v1alpha1$/m);
     const version = JSON.parse(ok(await kubectl(['version', '-o', 'json'])));
     expect(version.serverVersion.gitVersion).toBe('v0.1.0-drover');

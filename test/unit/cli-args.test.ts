@@ -82,7 +82,7 @@ describe('drover argument parsing', () => {
   it('names every kind when the kind is unknown', async () => {
     const r = await drover(['get', 'foo']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: the server doesn\'t have a resource type "foo" (see the kinds: cluster, node, container, agentdeployment, agent, task, event)\n');
+    expect(r.stderr).toBe('error: the server doesn\'t have a resource type "foo" (see the kinds: cluster, node, container, agentdeployment, agent, task, event, applyset, gitrepository)\n');
   });
 
   it('says where nothing was found, on stderr', async () => {

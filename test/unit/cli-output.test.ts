@@ -20,7 +20,7 @@ describe('kind resolution', () => {
     ['AgentDeployment', ['AgentDeployment']],
     ['agentdeployment.drover.dev', ['AgentDeployment']],
     ['agents,containers', ['Agent', 'Container']],
-    ['all', ['Cluster', 'Node', 'Container', 'AgentDeployment', 'Agent', 'Task', 'Event']],
+    ['all', ['Cluster', 'Node', 'Container', 'AgentDeployment', 'Agent', 'Task', 'Event', 'ApplySet', 'GitRepository']],
     ['ad,agentdeployments', ['AgentDeployment']],
   ])('%s → %j', (spec, kinds) => {
     expect(resolveKinds(registry, spec).map((rt) => rt.kind)).toEqual(kinds);

@@ -32,6 +32,8 @@ function resolves(rt: ResourceType, jsonPath: string): boolean {
   if (segs[0] === 'metadata') return OBJECT_META.includes(segs[1].replace('[]', ''));
   let node: Node | undefined = rt.schema;
   for (const seg of segs) {
+    // `.spec.ref.*`: every property of an object that declares properties
+    if (seg === '*') return Boolean(node?.properties);
     const name = seg.replace('[]', '');
     node = ((node?.properties ?? {}) as Record<string, Node>)[name];
     if (seg.endsWith('[]')) node = node?.items as Node | undefined;
@@ -41,7 +43,7 @@ function resolves(rt: ResourceType, jsonPath: string): boolean {
 }
 
 describe('crds/', () => {
-  it('defines the seven kinds with the agreed scope, store keys and names', () => {
+  it('defines the nine kinds with the agreed scope, store keys and names', () => {
     const summary = Object.fromEntries(kinds.map((k) => [k.kind, [k.namespaced ? 'Namespaced' : 'Cluster', k.key, k.shortNames.join(',')]]));
     expect(summary).toEqual({
       Cluster: ['Cluster', 'clusters.drover.dev', 'dcl'],
@@ -51,6 +53,8 @@ describe('crds/', () => {
       Agent: ['Namespaced', 'agents.drover.dev', 'ag'],
       Task: ['Namespaced', 'tasks.drover.dev', 'dtask'],
       Event: ['Namespaced', 'events.drover.dev', 'dev'],
+      GitRepository: ['Namespaced', 'gitrepositories.drover.dev', 'gitrepo'],
+      ApplySet: ['Namespaced', 'applysets.drover.dev', 'aset'],
     });
     for (const k of kinds) {
       expect(k.apiVersion).toBe('drover.dev/v1alpha1');
@@ -64,8 +68,8 @@ describe('crds/', () => {
     for (const k of kinds) for (const s of k.shortNames) expect(core).not.toContain(s);
   });
 
-  it('has a status subresource on every kind but Event, and scale on AgentDeployment', () => {
-    expect(kinds.filter((k) => !k.hasStatus).map((k) => k.kind)).toEqual(['Event']);
+  it('has a status subresource on every kind but ApplySet and Event, and scale on AgentDeployment', () => {
+    expect(kinds.filter((k) => !k.hasStatus).map((k) => k.kind).sort()).toEqual(['ApplySet', 'Event']);
     expect(kinds.filter((k) => k.scale).map((k) => k.kind)).toEqual(['AgentDeployment']);
     const ad = registry.resolve('AgentDeployment')!;
     expect(ad.scale).toEqual({ specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
