@@ -192,7 +192,25 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     return Object.fromEntries(Object.keys(patch).map((k) => [k, s[k] ?? null]));
   }
 
-  async function reportContainer(ns: string, name: string): Promise<void> {
+  // Reports of one container run one after another, each reading the runtime when it starts, so a slow report of an
+  // older state can never land after a newer one; a report asked for while one waits to start joins the waiting one.
+  const reportRunning = new Map<string, Promise<void>>();
+  const reportWaiting = new Map<string, Promise<void>>();
+  function reportContainer(ns: string, name: string): Promise<void> {
+    const key = keyOf(ns, name);
+    const waiting = reportWaiting.get(key);
+    if (waiting) return waiting;
+    const prev = reportRunning.get(key);
+    const next: Promise<void> = (prev ?? Promise.resolve()).catch(() => undefined).then(() => {
+      reportWaiting.delete(key);
+      reportRunning.set(key, next);
+      return reportContainerNow(ns, name);
+    }).finally(() => { if (reportRunning.get(key) === next) reportRunning.delete(key); });
+    if (prev) reportWaiting.set(key, next); else reportRunning.set(key, next);
+    return next;
+  }
+
+  async function reportContainerNow(ns: string, name: string): Promise<void> {
     const info = runtime.get(ns, name);
     if (!info) return;
     const obj = await boundObject(ns, name);
@@ -411,7 +429,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   // ---- sync ----
   const execDeps: TaskExecutorDeps = {
     client: api, types: { tasks: types.tasks, containers: types.containers, agents: types.agents }, runtime, nodeName, logger: log,
-    metrics, events, clock, withContainer, changed: (ns, name) => { void track(reportContainer(ns, name)); },
+    metrics, events, clock, withContainer, changed: (ns, name) => track(reportContainer(ns, name)),
     leaseMs: config.taskLeaseMs, renewMs: Math.max(100, Math.floor(config.taskLeaseMs / 3)),
   };
 
@@ -600,8 +618,11 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
         for (const i of runtime.list()) metrics.containers.inc({ phase: phaseFor(i, bound.get(keyOf(i.namespace, i.name))?.spec?.restartPolicy as string | undefined) });
       },
     });
+    // While the manager is unreachable the agent retries quickly at first and never slower than its heartbeat
+    // interval (as the kubelet does): the grace period is counting, and a manager that restarts within it must
+    // see this node again before the node fences itself.
     let hbBackoff = BACKOFF_START_MS;
-    every('heartbeat', () => (managerReachable ? heartbeatIntervalMs : hbBackoff), async () => {
+    every('heartbeat', () => (managerReachable ? heartbeatIntervalMs : Math.min(hbBackoff, heartbeatIntervalMs)), async () => {
       const ok = await heartbeatOnce();
       hbBackoff = ok ? BACKOFF_START_MS : Math.min(nextBackoff(hbBackoff), BACKOFF_MAX_MS);
     });

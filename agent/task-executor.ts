@@ -36,8 +36,8 @@ export interface TaskExecutorDeps {
   clock: Clock;
   /** Serialises runtime operations per container (`ns/name`). */
   withContainer<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  /** A container's runtime state changed: report its status. */
-  changed(namespace: string, name: string): void;
+  /** A container's runtime state changed: report its status (resolves once reported, so a finished task's target already shows its new state). */
+  changed(namespace: string, name: string): Promise<void> | void;
   leaseMs?: number;
   renewMs?: number;
 }
@@ -136,7 +136,7 @@ async function execute(deps: TaskExecutorDeps, ns: string, spec: TaskSpecView): 
           throw new TaskFailure(TaskFailureReasons.Unsupported, `task type ${spec.type} does not apply to a Container`);
       }
     } finally {
-      deps.changed(ns, name);
+      await Promise.resolve(deps.changed(ns, name)).catch(() => undefined);
     }
   });
 }

@@ -9,7 +9,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 const NS = 'e2e';
 const HEARTBEAT_S = 1;
-const GRACE_S = 4;
+const GRACE_S = 6;
 const BASE = `/apis/drover.dev/v1alpha1/namespaces/${NS}`;
 
 let m: ManagerProcess;
@@ -190,6 +190,10 @@ describe('task coordination', () => {
     for (const n of [first, second]) {
       await eventually(`task ${n} Completed`, async () => (await getObj('tasks', n)).status?.state === 'Completed', 30_000);
     }
+    // once the last restart says Completed, the Container already reports the new process
+    const restarted = await container('web');
+    expect(pidOf(restarted)).not.toBe(pidOf(web));
+    expect(pidAlive(pidOf(restarted))).toBe(true);
     const [a, b] = await Promise.all([first, second].map((n) => getObj('tasks', n)));
     expect(Date.parse(b.status.startedAt)).toBeGreaterThanOrEqual(Date.parse(a.status.completedAt));
     await eventually('web Running again', async () => (await container('web')).status?.phase === 'Running', 20_000);
@@ -199,10 +203,14 @@ describe('task coordination', () => {
 describe('manager restarts', () => {
   it('restarting the manager while containers run restarts nothing and duplicates nothing', async () => {
     const names = ['db', 'api', 'web', 'worker'];
-    const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await container(n)])));
+    // start from settled state: every container Running with the pid it reports alive (a status report may trail the task before)
+    const before = await eventually('containers settled before the restart', async () => {
+      const cs = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await container(n)])));
+      return names.every((n) => cs[n].status?.phase === 'Running' && pidAlive(pidOf(cs[n]))) ? cs : undefined;
+    }, 20_000);
     const tasksBefore = (await api(m, 'GET', `${BASE}/tasks`)).body.items.length;
     await m.stop();
-    await sleep(1500);
+    await sleep(500);
     m = await startManager({ dataDir: m.dataDir, port: managerPort });
     await sleep((HEARTBEAT_S * 3 + 1) * 1000);
     for (const node of ['node-a', 'node-b']) {
