@@ -35,6 +35,8 @@ export interface AgentConfig {
   logLevel?: string;
   /** Docker runtime: the engine (default $DOCKER_HOST, else unix:///var/run/docker.sock) and the default network mode. */
   docker: { host?: string; network?: string };
+  /** Docker runtime: run the node watchdog (default true; --no-watchdog). */
+  watchdog: boolean;
   /** https manager: a PEM file with the CA to trust (absolute), instead of the CA pinned by the join token. */
   caFile?: string;
 }
@@ -55,6 +57,8 @@ export interface AgentFlags {
   logLevel?: string;
   dockerHost?: string;
   dockerNetwork?: string;
+  /** commander's --no-watchdog: false when given. */
+  watchdog?: boolean;
   caFile?: string;
 }
 
@@ -166,6 +170,7 @@ export function parseAgentConfig(flags: AgentFlags, env: { cwd?: string; hostnam
     taskLeaseMs: leaseMs(flags.taskLease ?? AGENT_DEFAULTS.taskLease),
     logLevel: flags.logLevel,
     docker: { host: dockerHost(flags.dockerHost), network: flags.dockerNetwork || undefined },
+    watchdog: flags.watchdog !== false,
     ...(flags.caFile ? { caFile: isAbsolute(flags.caFile) ? flags.caFile : resolve(cwd, flags.caFile) } : {}),
   };
 }

@@ -718,7 +718,7 @@ class DockerRuntime implements ContainerRuntime {
     const entry: AgentEntry = {
       key, containerKey: container.key, log,
       agent: new ExecAgent({
-        req, env, log, clock: this.clock, logger: this.o.logger, backoff: this.backoff,
+        req, env, log, clock: this.clock, logger: this.o.logger, backoff: this.backoff, node: this.o.nodeName,
         container: () => this.entries.get(container.key)?.handle,
         containerRunning: () => this.entries.get(container.key)?.obs?.state === 'running',
         demux: (s, out, err) => this.docker.modem.demuxStream(s, out, err),

@@ -47,6 +47,8 @@ export interface NodeAgentDeps {
   monotonic?: () => number;
   /** false: no timers, watches or local server; tests drive heartbeatOnce/syncOnce/checkFencing. */
   loops?: boolean;
+  /** Told how long ago the last heartbeat was accepted, at each one and at each fencing check (the docker runtime's node watchdog lease). */
+  contactLease?: (contactAgeMs: number, graceMs: number) => void;
   processMetrics?: boolean;
 }
 
@@ -380,7 +382,9 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
     lastHeartbeatIso = isoMs(clock.now());
     const wasUnreachable = !managerReachable;
     managerReachable = true;
-    if (fencing.recordSuccess(sentAt)) {
+    const endedFence = fencing.recordSuccess(sentAt);
+    deps.contactLease?.(fencing.silenceMs(monotonic()), gracePeriodMs);
+    if (endedFence) {
       for (const [key, obj] of fencedPendingEvent) {
         const [ns, name] = key.split('/');
         void events.record({ kind: 'Container', name, namespace: ns, uid: obj?.metadata.uid }, 'Warning', AgentEventReasons.Fenced,
@@ -397,6 +401,7 @@ export async function startNodeAgent(config: AgentConfig, deps: NodeAgentDeps): 
   async function checkFencing(): Promise<string[]> {
     // The first check past the grace period fences; every later check while still silent sweeps again, so a
     // task or restart that finished after the first sweep cannot leave a workload running.
+    deps.contactLease?.(fencing.silenceMs(monotonic()), gracePeriodMs);
     const first = fencing.shouldFence(monotonic(), gracePeriodMs);
     if (!first && !fencing.fenced) return [];
     const silence = Math.round(fencing.silenceMs(monotonic()) / 1000);

@@ -20,21 +20,27 @@ const WRAPPER = `d=${AGENT_PID_DIR}; mkdir -p "$d" 2>/dev/null && echo $$ > "$d/
 const ADOPTED_POLL_MS = 1000;
 const KILL_WAIT_MS = 5000;
 
-export function agentMarker(name: string, uid: string): string {
-  return `${AGENT_MARKER_PREFIX}${name}:${uid}`;
+/** `drover-agent:NAME:UID[:NODE]`: the node names which node agent started it (the node watchdog fences only its own). */
+export function agentMarker(name: string, uid: string, node?: string): string {
+  return `${AGENT_MARKER_PREFIX}${name}:${uid}${node ? `:${node}` : ''}`;
 }
 
 /** The exec command line of an agent: a shell that records its pid, then becomes the agent. */
-export function agentExecCmd(req: Pick<AgentRequest, 'name' | 'uid' | 'command' | 'args'>): string[] {
-  return ['/bin/sh', '-c', WRAPPER, agentMarker(req.name, req.uid), ...req.command, ...(req.args ?? [])];
+export function agentExecCmd(req: Pick<AgentRequest, 'name' | 'uid' | 'command' | 'args'>, node?: string): string[] {
+  return ['/bin/sh', '-c', WRAPPER, agentMarker(req.name, req.uid, node), ...req.command, ...(req.args ?? [])];
 }
 
 /** The marker of an exec's argv (`ProcessConfig.arguments`), if it is one of drover's agents. */
-export function parseMarker(args: string[] | undefined): { name: string; uid: string } | undefined {
+export function parseMarker(args: string[] | undefined): { name: string; uid: string; node?: string } | undefined {
   const m = args?.[2];
   if (args?.[0] !== '-c' || !m?.startsWith(AGENT_MARKER_PREFIX)) return undefined;
-  const [name, uid] = m.slice(AGENT_MARKER_PREFIX.length).split(':');
-  return name ? { name, uid: uid ?? '' } : undefined;
+  const [name, uid, node] = m.slice(AGENT_MARKER_PREFIX.length).split(':');
+  return name ? { name, uid: uid ?? '', ...(node ? { node } : {}) } : undefined;
+}
+
+/** A shell command run in the container that sends SIG to the agent whose pid file is NAME.pid. */
+export function agentSignalCmd(name: string, sig: 'TERM' | 'KILL'): string[] {
+  return ['/bin/sh', '-c', `p=$(cat '${AGENT_PID_DIR}/${name}.pid' 2>/dev/null) && [ -n "$p" ] && kill -${sig} "$p"`];
 }
 
 const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 15: 'SIGTERM' };
@@ -60,6 +66,8 @@ export interface ExecAgentOptions {
   backoff: BackoffPolicy;
   demux: (stream: NodeJS.ReadableStream, out: NodeJS.WritableStream, err: NodeJS.WritableStream) => void;
   onChange: () => void;
+  /** The node agent's node name, recorded in the exec's marker. */
+  node?: string;
 }
 
 export class ExecAgent {
@@ -111,7 +119,7 @@ export class ExecAgent {
     const run = ++this.run;
     this.setState('starting');
     const exec = await c.exec({
-      Cmd: agentExecCmd(this.req), Env: this.o.env, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false,
+      Cmd: agentExecCmd(this.req, this.o.node), Env: this.o.env, AttachStdout: true, AttachStderr: true, AttachStdin: false, Tty: false,
     });
     const stream = await exec.start({ hijack: true, stdin: false });
     this.execId = exec.id;
@@ -197,9 +205,8 @@ export class ExecAgent {
   private async signal(sig: 'TERM' | 'KILL'): Promise<void> {
     const c = this.o.container();
     if (!c) return;
-    const pidFile = `${AGENT_PID_DIR}/${this.req.name}.pid`;
     try {
-      const exec = await c.exec({ Cmd: ['/bin/sh', '-c', `p=$(cat '${pidFile}' 2>/dev/null) && [ -n "$p" ] && kill -${sig} "$p"`], AttachStdout: false, AttachStderr: false });
+      const exec = await c.exec({ Cmd: agentSignalCmd(this.req.name, sig), AttachStdout: false, AttachStderr: false });
       await exec.start({ Detach: true });
     } catch (e) {
       this.o.logger.debug('could not signal agent', { agent: this.req.name, signal: sig, err: (e as Error).message });

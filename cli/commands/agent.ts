@@ -1,7 +1,8 @@
 // `drover agent`: flags → AgentConfig (parsed once), a runtime, and the node agent until SIGTERM/SIGINT.
 import type { Command } from 'commander';
 import { AGENT_DEFAULTS, AgentConfigError, parseAgentConfig, startNodeAgent, type AgentConfig, type AgentFlags } from '../../agent/index.ts';
-import { createDockerRuntime } from '../../agent/docker-runtime.ts';
+import { createDockerRuntime, dockerClient } from '../../agent/docker-runtime.ts';
+import { createLeaseWriter, ensureWatchdog, runWatchdog } from '../../agent/docker/watchdog.ts';
 import { createProcessRuntime } from '../../agent/process-runtime.ts';
 import type { ContainerRuntime } from '../../agent/runtime.ts';
 import { createLogger, type Logger } from '../../core/logging.ts';
@@ -28,6 +29,7 @@ export function registerAgent(program: Command, env: CommandEnv): void {
     .option('--labels <k=v,...>', 'node labels, e.g. zone=eu-1,disk=ssd')
     .option('--runtime <runtime>', 'container runtime: process or docker', 'process')
     .option('--docker-host <url>', 'docker runtime: the engine, unix:///path/docker.sock or tcp://host:port (default $DOCKER_HOST, else /var/run/docker.sock)')
+    .option('--no-watchdog', 'docker runtime: do not start the node watchdog that stops this node\'s movable containers and agents when the agent dies or hangs past the grace period')
     .option('--docker-network <mode>', 'docker runtime: network mode for containers whose spec names none (e.g. host; default: the engine\'s)')
     .option('--data-dir <dir>', 'where the credential, working directories and logs live', AGENT_DEFAULTS.dataDir)
     .option('--listen <host:port>', 'local /health, /agents, /metrics endpoint (port 0 = any free port)', AGENT_DEFAULTS.listen)
@@ -51,10 +53,27 @@ export function registerAgent(program: Command, env: CommandEnv): void {
       }
       const logger = createLogger({ level: config.logLevel });
       const runtime = createRuntime(config, logger);
-      const agent = await startNodeAgent(config, { runtime, logger });
+      let contactLease: ((ageMs: number, graceMs: number) => void) | undefined;
+      if (config.runtime === 'docker' && config.watchdog) {
+        // Docker containers outlive this process: a watchdog beside it fences the node if it dies or hangs.
+        ensureWatchdog({ dataDir: config.dataDir, dockerHost: config.docker.host, cli: [process.execPath, ...process.execArgv, process.argv[1]], logger });
+        contactLease = createLeaseWriter(config.dataDir, config.nodeName, logger);
+      }
+      const agent = await startNodeAgent(config, { runtime, logger, contactLease });
       const sig = await waitForSignal();
       logger.info('stopping the node agent', { signal: sig });
       // Docker containers outlive the agent (a restarted agent adopts them); processes stop with it.
       await agent.stop({ stopWorkloads: config.runtime !== 'docker' });
+    });
+
+  program
+    .command('agent-watchdog', { hidden: true })
+    .description('the docker runtime\'s node watchdog (started by `drover agent`): fences the node when the agent is dead or hung past the grace period')
+    .requiredOption('--data-dir <dir>', 'the node agent\'s data dir')
+    .option('--docker-host <url>', 'the engine')
+    .action(async (o: { dataDir: string; dockerHost?: string }) => {
+      const logger = createLogger({ level: 'info' }).child({ component: 'node-watchdog' });
+      const reason = await runWatchdog({ dataDir: o.dataDir, docker: dockerClient(o.dockerHost), logger, stopped: waitForSignal() });
+      logger.info('node watchdog stopped', { reason });
     });
 }

@@ -227,6 +227,15 @@ export async function cleanup(): Promise<void> {
   for (const p of [...live]) {
     p.kill('SIGKILL');
   }
+  // Docker node agents start a detached node watchdog (agent/docker/watchdog.ts); it is ours too.
+  for (const d of tempDirs) {
+    try {
+      const pid = Number(readFileSync(join(d, 'watchdog', 'pid'), 'utf8').trim());
+      if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent-watchdog')) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no watchdog, or already gone
+    }
+  }
   await sleep(50);
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }

@@ -323,6 +323,66 @@ spec: {image: ${TEST_IMAGE}, imagePullPolicy: Never, nodeName: n1, command: [sle
     await eventually('the orphan removed from engine n1', async () => !(`drover.n1.${NS}.orphan` in (await dockerState('n1'))), 30_000, 250);
   }, 90_000);
 
+  it('kill -9 of a node agent: its node watchdog stops the unpinned containers and the agents by the grace period, so they move without ever running twice', async () => {
+    const wd = [1, 2, 3, 4].map((i) => `apiVersion: drover.dev/v1alpha1
+kind: Container
+metadata: {name: wd-${i}, namespace: ${NS}, labels: {app: wd}}
+spec: {image: ${TEST_IMAGE}, imagePullPolicy: Never, command: [sleep, "100000"], terminationGracePeriodSeconds: 1, spread: {matchLabels: {app: wd}}}
+`);
+    expect((await run(['apply', '-f', '-'], [...wd, host('host-c', 'n1', ['wd'])].join('---\n'))).code).toBe(0);
+    const placed = await eventually('the wd containers and host-c Running', async () => {
+      const items = (await list('containers')).filter((c) => c.metadata.labels?.app === 'wd' || c.metadata.name === 'host-c');
+      return items.length === 5 && items.every((c) => c.status?.phase === 'Running') ? items : undefined;
+    }, 60_000);
+    const onN1 = placed.filter((c) => c.metadata.labels?.app === 'wd' && c.status.nodeName === 'n1').map((c) => c.metadata.name).sort();
+    expect(onN1.length).toBe(2); // spread
+    expect((await run(['apply', '-f', '-'], deployment('wd-bots', 2, '{strategy: CapabilityMatch, requiredCapabilities: [wd]}'))).code).toBe(0);
+    await allRunning('wd-bots', 2);
+    // somewhere for the agents to go once n1 is lost
+    expect((await run(['apply', '-f', '-'], host('host-d', 'n2', ['wd']))).code).toBe(0);
+    await eventually('host-d Running', async () => (await getObj('containers', 'host-d')).status?.phase === 'Running', 60_000);
+
+    // Copies of each wd container running on either engine, sampled until stopped.
+    const copies: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const outs = await Promise.all(['n1', 'n2'].map((n) => engines[n].docker(['ps', '--filter', `label=drover.dev/namespace=${NS}`, '--format', '{{.Label "drover.dev/name"}}'])));
+        const names = outs.flatMap((o) => o.stdout.split('\n').filter((x) => x.startsWith('wd-')));
+        for (const n of new Set(names)) if (names.filter((x) => x === n).length > 1 && !copies.includes(n)) copies.push(n);
+        await sleep(100);
+      }
+    })();
+    const dup = watchForDuplicates();
+    const dataDir = agents.n1.dataDir;
+    try {
+      await agents.n1.kill9();
+      await eventually('every wd container Running on n2 and the wd-bots on host-d', async () => {
+        const cs = (await list('containers')).filter((c) => c.metadata.labels?.app === 'wd');
+        const bots = await agentsOf('wd-bots');
+        return cs.length === 4 && cs.every((c) => c.status?.phase === 'Running' && c.status.nodeName === 'n2')
+          && bots.length === 2 && bots.every((a) => a.status?.phase === 'Running' && a.spec.containerName === 'host-d');
+      }, 90_000, 250);
+    } finally {
+      sampling = false;
+      await sampler;
+      await dup.stop();
+    }
+    expect(copies).toEqual([]);
+    expect(dup.twice).toEqual([]);
+    // n1's engine runs none of them any more, but still runs the pinned host-c (pinned containers are never moved)
+    const n1 = await dockerState('n1');
+    for (const name of onN1) expect(n1[`drover.n1.${NS}.${name}`]?.running ?? false).toBe(false);
+    expect(n1[`drover.n1.${NS}.host-c`]?.running).toBe(true);
+    expect(await docker('n1', ['exec', `drover.n1.${NS}.host-c`, 'ps'])).not.toMatch(/while true; do echo tick/);
+    expect(readFileSync(join(dataDir, 'watchdog', 'watchdog.log'), 'utf8')).toMatch(/fenced the node/);
+
+    await startNode('n1', { dataDir });
+    expect((await run(['delete', 'agentdeployment', 'wd-bots', '-n', NS])).code).toBe(0);
+    expect((await run(['delete', 'container', '-l', 'app=wd', '-n', NS])).code).toBe(0);
+    expect((await run(['delete', 'container', 'host-c', 'host-d', '-n', NS])).code).toBe(0);
+  }, 180_000);
+
   it('drover delete removes the stack\'s Docker containers', async () => {
     expect((await run(['delete', '-f', STACK, '-n', NS])).code).toBe(0);
     await eventually('no stack container left on either engine', async () => {

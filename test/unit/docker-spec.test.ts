@@ -163,6 +163,10 @@ describe('agents by exec', () => {
     expect(parseMarker(cmd.slice(1))).toEqual({ name: 'bot-1', uid: 'u-9' });
     expect(parseMarker(['-c', 'echo hi'])).toBeUndefined();
     expect(parseMarker(['-c', 'x', 'something-else'])).toBeUndefined();
+    // with the node that started it (the node watchdog fences only its own node's agents)
+    const withNode = agentExecCmd({ name: 'bot-1', uid: 'u-9', command: ['python'] }, 'n1');
+    expect(withNode[3]).toBe('drover-agent:bot-1:u-9:n1');
+    expect(parseMarker(withNode.slice(1))).toEqual({ name: 'bot-1', uid: 'u-9', node: 'n1' });
   });
 
   it('exit reasons: a stop by drover is Stopped, not a failure', () => {
