@@ -63,7 +63,7 @@ test-unit: deps etcd-deps
 	$(JEST) test/unit test/contract $(JEST_ARGS)
 
 bench: deps
-	node bench/api-bench.ts --objects 5000 --watchers 100 --paced 300
+	node bench/api-bench.ts
 	node bench/tasks-bench.ts
 	node bench/scheduler-bench.ts
 	node bench/agents-bench.ts

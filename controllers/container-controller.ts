@@ -6,7 +6,7 @@ import { isApiError } from '../core/errors.ts';
 import { realClock } from '../core/clock.ts';
 import { applyMergePatch } from '../core/patch.ts';
 import type { ContainerSpec } from '../core/kinds.generated.ts';
-import { reconcileContainer, TaskLabels } from '../reconcilers/container-reconciler.ts';
+import { ContainerReasons, reconcileContainer, TaskLabels, UNSCHEDULABLE_RETRY_MS } from '../reconcilers/container-reconciler.ts';
 import { failurePolicyOf } from '../reconcilers/node-lifecycle.ts';
 import type { ObjectPatch } from '../reconcilers/types.ts';
 import { createController, requestKey, type Controller, type Request } from './controller.ts';
@@ -23,6 +23,16 @@ export const ContainerIndexes = {
   containersByDependency: 'container-controller/containers-by-dependency',
   unboundContainers: 'container-controller/unbound',
 } as const;
+
+/**
+ * An unschedulable container is retried UNSCHEDULABLE_RETRY_MS (10 s) after it became so, then ever less
+ * often, up to once a minute: node changes, freed capacity and Cluster changes wake it at once anyway, so
+ * the retry is a safety net, and 10,000 unschedulable containers must not keep the manager busy.
+ */
+export const UNSCHEDULABLE_MAX_RETRY_MS = 60_000;
+export function unschedulableRetryMs(unschedulableForMs: number): number {
+  return Math.min(UNSCHEDULABLE_MAX_RETRY_MS, Math.max(UNSCHEDULABLE_RETRY_MS, unschedulableForMs));
+}
 
 /** How long a created Task may take to show up in the cache before we stop waiting for it. */
 const EXPECTATION_TTL_MS = 10_000;
@@ -48,6 +58,9 @@ export function createContainerController(opts: ContainerControllerOptions): Con
 
   const reqOf = (o: KubeObject): Request => ({ namespace: o.metadata.namespace, name: o.metadata.name });
   const unboundIn = (ns: string | undefined) => inf.containers.cache.byIndex(ContainerIndexes.unboundContainers, ns ?? '').map(reqOf);
+
+  // Since when each container has been unschedulable (for the retry back-off).
+  const unschedulableSince = new Map<string, number>();
 
   // Tasks created but not yet in the cache, per container key: reconciling before they arrive would create them twice.
   const expected = new Map<string, Map<string, number>>();
@@ -99,16 +112,22 @@ export function createContainerController(opts: ContainerControllerOptions): Con
       const container = inf.containers.cache.get(req.namespace, req.name);
       if (!container) {
         expected.delete(key);
+        unschedulableSince.delete(key);
         return;
       }
       if (waitingForCache(key, req.namespace)) return { requeueAfter: EXPECTATION_RECHECK_MS };
       const ns = req.namespace;
       const policy = failurePolicyOf(ns ? inf.clusters.cache.get(undefined, ns) : undefined);
+      // The namespace's containers are listed only if the reconcile reads them: per-node and by-name
+      // reads go to the cache's indexes, so a reconcile costs what it touches, not the namespace's size.
+      let all: KubeObject[] | undefined;
       const diff = reconcileContainer(
         container,
         {
           nodes: inf.nodes.cache.list(ns),
-          containers: inf.containers.cache.list(ns),
+          get containers() { return (all ??= inf.containers.cache.list(ns)); },
+          boundTo: (node) => inf.containers.cache.byIndex(ContainerIndexes.containersByNode, nsKey(ns, node)),
+          named: (name) => inf.containers.cache.get(ns, name),
           tasks: inf.tasks.cache.byIndex(ContainerIndexes.tasksByContainer, nsKey(ns, req.name)),
         },
         ctx.clock.now(),
@@ -136,7 +155,17 @@ export function createContainerController(opts: ContainerControllerOptions): Con
         ctx.logger.info('task created', { task: created.metadata.name, type: (t.spec as { type?: string }).type, node: created.spec?.nodeName });
       }
       for (const ev of diff.events ?? []) await recorder.record(container, ev.type, ev.reason, ev.message);
-      return diff.requeueAfter ? { requeueAfter: diff.requeueAfter } : {};
+      let requeueAfter = diff.requeueAfter;
+      const st = (diff.status ?? container.status ?? {}) as { reason?: string; nodeName?: string };
+      if (st.reason === ContainerReasons.Unschedulable && !st.nodeName) {
+        const now = ctx.clock.now();
+        const since = unschedulableSince.get(key) ?? now;
+        unschedulableSince.set(key, since);
+        if (requeueAfter === UNSCHEDULABLE_RETRY_MS) requeueAfter = unschedulableRetryMs(now - since);
+      } else {
+        unschedulableSince.delete(key);
+      }
+      return requeueAfter ? { requeueAfter } : {};
     },
   });
 }

@@ -121,11 +121,17 @@ export function createInformer(opts: InformerOptions): Informer {
       }
     }
   }
+  // list(ns) reads its namespace only, not the whole cache.
+  const byNamespace = new Map<string | undefined, Map<string, KubeObject>>();
   function put(obj: KubeObject): KubeObject | undefined {
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const old = items.get(key);
     if (old) unindex(key, old);
     items.set(key, obj);
+    const ns = obj.metadata.namespace;
+    let inNs = byNamespace.get(ns);
+    if (!inNs) byNamespace.set(ns, (inNs = new Map()));
+    inNs.set(key, obj);
     for (const [name, values] of indexValues(obj)) {
       const idx = indices.get(name)!;
       for (const v of values) {
@@ -142,6 +148,10 @@ export function createInformer(opts: InformerOptions): Informer {
     if (!old) return undefined;
     unindex(key, old);
     items.delete(key);
+    const ns = old.metadata.namespace;
+    const inNs = byNamespace.get(ns);
+    inNs?.delete(key);
+    if (inNs?.size === 0) byNamespace.delete(ns);
     return old;
   }
 
@@ -260,10 +270,7 @@ export function createInformer(opts: InformerOptions): Informer {
 
   const cache: ObjectCache = {
     get: (ns, name) => items.get(objectKey(ns, name)),
-    list: (ns) => {
-      const all = [...items.values()];
-      return ns === undefined ? all : all.filter((o) => o.metadata.namespace === ns);
-    },
+    list: (ns) => (ns === undefined ? [...items.values()] : [...(byNamespace.get(ns)?.values() ?? [])]),
     byIndex: (indexName, value) => {
       const idx = indices.get(indexName);
       if (!idx) throw new Error(`informer has no index ${JSON.stringify(indexName)}`);

@@ -8,6 +8,8 @@ import { cpuMillis, memoryBytes } from '../core/quantity.ts';
 export interface PlacementView {
   nodes: KubeObject[];
   containers: KubeObject[];
+  /** Containers bound to a node (an index lookup); without it, `containers` is scanned. */
+  boundTo?: (node: string) => KubeObject[];
 }
 
 /** A rejection reason, or null when the node is feasible. */
@@ -63,7 +65,8 @@ export function boundNode(c: KubeObject): string | undefined {
 
 /** Containers bound to `node`, other than `self`: their requests are taken. */
 function othersOn(node: string, self: KubeObject, view: PlacementView): KubeObject[] {
-  return view.containers.filter((c) => boundNode(c) === node && c.metadata.name !== self.metadata.name);
+  const on = view.boundTo ? view.boundTo(node).filter((c) => boundNode(c) === node) : view.containers.filter((c) => boundNode(c) === node);
+  return on.filter((c) => c.metadata.name !== self.metadata.name);
 }
 
 /** A malformed quantity (the API validates, so only hand-written data) counts as zero. */

@@ -7,7 +7,7 @@ import type { ContainerSpec, TaskSpec, TaskStatus, TaskType } from '../core/kind
 import { deepEqual } from '../core/patch.ts';
 import { isRetryableFailure, DEFAULT_TASK_MAX_RETRIES, DEFAULT_TASK_PRIORITY, DEFAULT_TASK_TIMEOUT } from '../core/task-meta.ts';
 import type { Task } from '../core/kinds.generated.ts';
-import { boundNode, placeContainer, type PlacementOptions } from './container-placement.ts';
+import { boundNode, placeContainer, type PlacementOptions, type PlacementView } from './container-placement.ts';
 import { lastHeartbeatMs, readyCondition, NodeConditionReasons, type FailurePolicy } from './node-lifecycle.ts';
 import type { EventSpec, ObjectPatch, ObjectRef, ReconcileResult } from './types.ts';
 
@@ -54,8 +54,12 @@ export const TaskCancelReasons = {
 export interface ContainerSnapshot {
   /** Nodes of the container's namespace. */
   nodes: KubeObject[];
-  /** Containers of the same namespace (dependencies, capacity, spread). */
+  /** Containers of the same namespace (dependencies, capacity, spread); may be a lazy getter, read only when needed. */
   containers: KubeObject[];
+  /** Containers bound to a node of the namespace (an index); without it, `containers` is scanned. */
+  boundTo?: (node: string) => KubeObject[];
+  /** A container of the namespace by name (a cache lookup); without it, `containers` is scanned. */
+  named?: (name: string) => KubeObject | undefined;
   /** Tasks labelled with this container's name (any uid: older incarnations are filtered out here). */
   tasks: KubeObject[];
 }
@@ -118,7 +122,9 @@ export function reconcileContainer(
     // Unbound after a move or drain: a runtime report still here describes a copy that is gone.
     // (A pinned container never moves, so its report is about the one copy there is.)
     if (!isOwnPhase(r.status) && !spec.nodeName) unbind(r.status);
-    const placed = placeContainer(container, { nodes: snap.nodes, containers: snap.containers }, opts.placement);
+    // `containers` only when the view is asked for it: with no nodes, nothing is scanned.
+    const view: PlacementView = { nodes: snap.nodes, get containers() { return snap.containers; }, ...(snap.boundTo ? { boundTo: snap.boundTo } : {}) };
+    const placed = placeContainer(container, view, opts.placement);
     const remembered = container.metadata.annotations?.[MOVED_FROM_ANNOTATION];
     const from = movedFrom ?? remembered;
     if ('node' in placed) {
@@ -153,7 +159,7 @@ export function reconcileContainer(
   const deployFailed = lastDeploy && isPermanentlyFailed(lastDeploy);
   if (!lastDeploy || (deployFailed && targetGeneration(lastDeploy) < generation)) {
     if (!desiredRunning) return r.result();
-    const waiting = unmetDependencies(spec, snap.containers);
+    const waiting = unmetDependencies(spec, snap.named ?? ((name) => snap.containers.find((c) => c.metadata.name === name)));
     if (waiting.length) {
       setOwnPhase(r.status, 'Pending', ContainerReasons.WaitingForDependencies, `waiting for ${waiting.join(', ')}`);
       return r.result();
@@ -265,11 +271,13 @@ export function fencingDeadline(node: KubeObject, container: KubeObject, opts: C
 // ---- dependencies ----
 
 /** `db (Healthy)` for each dependsOn entry not yet satisfied. */
-export function unmetDependencies(spec: ContainerSpec, containers: KubeObject[]): string[] {
+export function unmetDependencies(spec: ContainerSpec, containers: KubeObject[] | ((name: string) => KubeObject | undefined)): string[] {
+  const named = typeof containers === 'function' ? containers : (name: string) => containers.find((c) => c.metadata.name === name);
   const out: string[] = [];
   for (const d of spec.dependsOn ?? []) {
     const cond = d.condition ?? 'Started';
-    const dep = containers.find((c) => c.metadata.name === d.name && !c.metadata.deletionTimestamp);
+    const found = named(d.name);
+    const dep = found && !found.metadata.deletionTimestamp ? found : undefined;
     const ok = dep !== undefined && (cond === 'Started' ? isStarted(dep) : isHealthy(dep));
     if (!ok) out.push(`${d.name} (${cond})`);
   }

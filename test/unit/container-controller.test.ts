@@ -8,7 +8,7 @@ import { isApiError } from '../../core/errors.ts';
 import type { Condition, KubeObject } from '../../core/types.ts';
 import { createControllerManager, type ControllerManager } from '../../controllers/controller-manager.ts';
 import { storeListerWatcher } from '../../controllers/store-lister-watcher.ts';
-import { createContainerController } from '../../controllers/container-controller.ts';
+import { createContainerController, unschedulableRetryMs } from '../../controllers/container-controller.ts';
 import { createNodeLifecycleController } from '../../controllers/node-lifecycle-controller.ts';
 import { CONTAINER_FINALIZER } from '../../reconcilers/container-reconciler.ts';
 
@@ -91,6 +91,10 @@ describe('container controller', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await tasksOf('web')).map(typeOf)).toEqual(['deploy']);
     expect((await eventsFor('web')).map((e) => e.reason)).toContain('Scheduled');
+  });
+
+  it('an unschedulable container is retried 10 s after it became so, then ever less often, at most once a minute', () => {
+    expect([0, 5_000, 10_000, 25_000, 59_000, 3_600_000].map(unschedulableRetryMs)).toEqual([10_000, 10_000, 10_000, 25_000, 59_000, 60_000]);
   });
 
   it('a container with no feasible node says why', async () => {

@@ -148,3 +148,28 @@ describe('placeContainer', () => {
     expect(onlyReady).toMatchObject({ node: 'a' });
   });
 });
+
+describe('per-node lookups', () => {
+  it('a view with a per-node index places exactly as a full scan does', async () => {
+    const { placeContainer, boundNode } = await import('../../reconcilers/container-placement.ts');
+    const mk = (name: string, labels: Record<string, string>, node?: string, cpu = '500m') => ({
+      apiVersion: 'drover.dev/v1alpha1', kind: 'Container',
+      metadata: { name, namespace: 'c1', labels },
+      spec: { image: 'x', resources: { requests: { cpu, memory: '64Mi' } }, spread: { matchLabels: { app: 'w' } } },
+      ...(node ? { status: { nodeName: node } } : {}),
+    });
+    const node = (name: string) => ({
+      apiVersion: 'drover.dev/v1alpha1', kind: 'Node', metadata: { name, namespace: 'c1' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }], capacity: { cpu: '2', memory: '1Gi', containers: 3 } },
+    });
+    const nodes = ['n1', 'n2', 'n3'].map(node);
+    const containers = [mk('a', { app: 'w' }, 'n1'), mk('b', { app: 'w' }, 'n1'), mk('c', { app: 'w' }, 'n2'), mk('d', {}, 'n3', '1800m'), mk('e', {}, 'n2')];
+    const byNode = (n: string) => containers.filter((c) => boundNode(c) === n);
+    for (const want of [mk('new', { app: 'w' }), mk('big', { app: 'w' }, undefined, '1500m'), mk('a', { app: 'w' })]) {
+      const scan = placeContainer(want, { nodes, containers });
+      const indexed = placeContainer(want, { nodes, containers: [], boundTo: byNode });
+      expect(indexed).toEqual(scan);
+    }
+    expect(placeContainer(mk('new', { app: 'w' }), { nodes, containers: [], boundTo: byNode })).toEqual({ node: 'n2', score: expect.any(Number) });
+  });
+});

@@ -184,3 +184,28 @@ describe('informer', () => {
     expect(clock.pending()).toBe(0);
   });
 });
+
+describe('list by namespace', () => {
+  it('lists one namespace from its own index, following adds, updates, deletes and relists', async () => {
+    const lw = new FakeListerWatcher();
+    lw.items = [obj('a', '1', {}, 'c1'), obj('b', '2', {}, 'c2'), obj('c', '3', {}, 'c1')];
+    lw.rv = '3';
+    const { inf } = await started(lw);
+    const names = (ns?: string) => inf.cache.list(ns).map((o) => o.metadata.name).sort();
+    expect(names('c1')).toEqual(['a', 'c']);
+    expect(names('c2')).toEqual(['b']);
+    expect(names()).toEqual(['a', 'b', 'c']);
+    expect(names('')).toEqual([]);
+    lw.live.onEvent({ type: 'ADDED', object: obj('d', '4', {}, 'c2') });
+    lw.live.onEvent({ type: 'MODIFIED', object: obj('a', '5', { x: 'y' }, 'c1') });
+    lw.live.onEvent({ type: 'DELETED', object: obj('c', '6', {}, 'c1') });
+    expect(names('c1')).toEqual(['a']);
+    expect(inf.cache.list('c1')[0].metadata.labels).toEqual({ x: 'y' });
+    expect(names('c2')).toEqual(['b', 'd']);
+    // the list is a copy: changing it changes nothing in the cache
+    inf.cache.list('c2').pop();
+    expect(names('c2')).toEqual(['b', 'd']);
+    lw.live.onEvent({ type: 'DELETED', object: obj('a', '7', {}, 'c1') });
+    expect(names('c1')).toEqual([]);
+  });
+});
