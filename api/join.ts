@@ -86,6 +86,10 @@ async function refuseLiveTakeover(ctx: ApiContext, cluster: string, nodeName: st
     if (isApiError(e, 404)) return;
     throw e;
   }
+  if (node.metadata.deletionTimestamp) {
+    throw new ApiError(409, 'AlreadyExists',
+      `node "${nodeName}" in cluster "${cluster}" is being deleted: it goes once its containers and agents are stopped or placed elsewhere (at most the grace period and their stop grace after its last heartbeat); join again after that`);
+  }
   const last = Date.parse(String(node.status?.lastHeartbeatTime ?? ''));
   const ready = (node.status?.conditions as Array<{ type: string; status: string; reason?: string }> | undefined)?.find((c) => c.type === 'Ready');
   if (!Number.isFinite(last) || ready?.reason === 'AgentStopped') return;

@@ -91,11 +91,12 @@ export function planMigrations(agents: KubeObject[], input: MigrationInput): Mig
     const from = (reason: string): MigrationDecision => ({ agent, from: { container: spec.containerName!, node: nodeName, reason } });
 
     const nodeStopped = node && readyCondition(node)?.status === 'False' && readyCondition(node)?.reason === NodeConditionReasons.AgentStopped;
-    if (nodeName && !isReady(node) && !nodeStopped) {
-      // The node is silent (or gone): only once it has certainly fenced itself.
+    const deleting = node?.metadata.deletionTimestamp !== undefined;
+    if (nodeName && (!isReady(node) || deleting) && !nodeStopped) {
+      // The node is silent, deleted (its credentials revoked, it stops heartbeating) or gone: only once it has certainly fenced itself.
       const deadline = node ? fencingDeadline(node, input.gracePeriodMs, input.managerStartedAt)
         : input.managerStartedAt + input.gracePeriodMs + AGENT_STOP_GRACE_MS + FENCING_MARGIN_MS;
-      if (input.now >= deadline) unbind.push(from(node ? 'node NotReady' : 'node deleted'));
+      if (input.now >= deadline) unbind.push(from(node && !deleting ? 'node NotReady' : 'node deleted'));
       else wake = Math.min(wake ?? Number.POSITIVE_INFINITY, deadline - input.now);
       continue;
     }

@@ -256,10 +256,13 @@ export type NodeLoss = { lost: true; why: string } | { lost: false; retryAfterMs
 export function nodeLoss(node: KubeObject | undefined, container: KubeObject, now: number, opts: ContainerReconcileOptions): NodeLoss {
   if (!node) return { lost: true, why: 'gone' };
   const ready = readyCondition(node);
-  if (ready?.status === 'True') return { lost: false };
   if (ready?.status === 'False' && ready.reason === NodeConditionReasons.AgentStopped) return { lost: true, why: 'NotReady' };
+  // A deleted node's credentials are revoked: it stops heartbeating and fences itself, Ready or not yet.
+  const deleting = node.metadata.deletionTimestamp !== undefined;
+  if (ready?.status === 'True' && !deleting) return { lost: false };
   const deadline = fencingDeadline(node, container, opts);
-  return now >= deadline ? { lost: true, why: 'NotReady' } : { lost: false, retryAfterMs: deadline - now };
+  const why = deleting ? 'deleted' : 'NotReady';
+  return now >= deadline ? { lost: true, why } : { lost: false, retryAfterMs: deadline - now };
 }
 
 export function fencingDeadline(node: KubeObject, container: KubeObject, opts: ContainerReconcileOptions): number {

@@ -246,7 +246,8 @@ describe('failures', () => {
       return ['Pending', 'Queued', 'Assigned'].includes(t.status?.state) ? t : undefined;
     }, 15_000, 100);
     expect(requeued.status.attempts).toBe(1);
-    agents[node] = await startNodeAgent(m, { name: node, namespace: NS, server: proxies[node].url, dataDir, extraArgs: ['--task-lease', '3s'] });
+    // the same command line as before (join token included, as a service unit would); it keeps its credential
+    agents[node] = await startNodeAgent(m, { name: node, namespace: NS, server: proxies[node].url, dataDir, joinToken, extraArgs: ['--task-lease', '3s'] });
     const done = await eventually('retried task Completed', async () => {
       const t = await getObj('tasks', name);
       return t.status?.state === 'Completed' ? t : undefined;
@@ -296,6 +297,53 @@ spec:
     await eventually(`${lost} Ready again`, async () => condition(await getObj('nodes', lost), 'Ready')?.status === 'True', 30_000);
     await sleep(2000);
     const still = await container('mover');
+    expect(still.status.nodeName).toBe(other);
+    expect(pidOf(still)).toBe(pidOf(moved));
+  }, 120_000);
+
+  it('deleting a Node whose agent still runs: its credential stops, its containers move only after its copies stopped, then the Node goes and the agent joins again', async () => {
+    const apply = await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Container
+metadata: {name: drifter, namespace: ${NS}}
+spec:
+  command: [node, -e, "setInterval(() => {}, 1e9)"]
+  terminationGracePeriodSeconds: 1
+`);
+    expect(apply.code).toBe(0);
+    const placed = await eventually('drifter Running', async () => {
+      const c = await container('drifter');
+      return c.status?.phase === 'Running' && pidOf(c) ? c : undefined;
+    }, 30_000);
+    const doomed = placed.status.nodeName as string;
+    const other = doomed === 'node-a' ? 'node-b' : 'node-a';
+    const oldPid = pidOf(placed);
+    const oldUid = (await getObj('nodes', doomed)).metadata.uid;
+
+    const del = await run(['delete', 'node', doomed, '-n', NS]);
+    expect(del.code).toBe(0);
+    // still there, terminating, until its workloads are stopped or placed elsewhere
+    const terminating = await getObj('nodes', doomed);
+    expect(terminating.metadata.uid).toBe(oldUid);
+    expect(terminating.metadata.deletionTimestamp).toBeDefined();
+    let bothAlive = false;
+    const moved = await eventually('drifter running on the other node', async () => {
+      const c = await container('drifter');
+      const newPid = c.status?.nodeName === other ? pidOf(c) : 0;
+      if (newPid && newPid !== oldPid && pidAlive(newPid) && pidAlive(oldPid)) bothAlive = true;
+      return c.status?.nodeName === other && c.status?.phase === 'Running' && newPid !== oldPid ? c : undefined;
+    }, 60_000, 100);
+    expect(bothAlive).toBe(false);
+    expect(pidAlive(oldPid)).toBe(false);
+    const events = (await api(m, 'GET', `${BASE}/events?fieldSelector=involvedObject.name%3Ddrifter`)).body.items;
+    expect(events.map((e: { message: string }) => e.message)).toContainEqual(expect.stringMatching(new RegExp(`moved from node ${doomed} \\(deleted\\)`)));
+    // The old Node goes; the agent, still running with its join token, joins again as a new Node, as a kubelet re-registers.
+    const back = await eventually(`${doomed} joined again as a new Node`, async () => {
+      const r = await api(m, 'GET', `${BASE}/nodes/${doomed}`);
+      return r.status === 200 && r.body.metadata.uid !== oldUid && condition(r.body, 'Ready')?.status === 'True' ? r.body : undefined;
+    }, 60_000, 250);
+    expect(back.metadata.deletionTimestamp).toBeUndefined();
+    await sleep(2000);
+    const still = await container('drifter');
     expect(still.status.nodeName).toBe(other);
     expect(pidOf(still)).toBe(pidOf(moved));
   }, 120_000);
