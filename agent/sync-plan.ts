@@ -44,6 +44,13 @@ function targets(t: KubeObject, c: KubeObject): boolean {
   return !tg.uid || tg.uid === c.metadata.uid;
 }
 
+/** Oldest completion first (completedAt, then creation). */
+function byCompletion(a: KubeObject, b: KubeObject): number {
+  const ka = `${(a.status?.completedAt as string | undefined) ?? ''}|${a.metadata.creationTimestamp ?? ''}`;
+  const kb = `${(b.status?.completedAt as string | undefined) ?? ''}|${b.metadata.creationTimestamp ?? ''}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
 /** Priority desc, then age, then name: the dispatcher's order. */
 export function taskOrder(a: KubeObject, b: KubeObject): number {
   const pa = (a.spec?.priority as number | undefined) ?? 5;
@@ -73,7 +80,11 @@ function needsRestore(c: KubeObject, input: SyncInput, localByKey: Map<string, C
   const mine = input.tasks.filter((t) => targets(t, c));
   if (mine.some((t) => (OPEN_TASK_STATES as readonly string[]).includes(taskState(t)))) return false;
   if (input.fenced.has(key)) return true;
-  return mine.some((t) => taskState(t) === 'Completed' && RUNNING_TASK_TYPES.has(t.spec?.type as string));
+  // Removed here on purpose (a drain's delete Task): the manager is moving it; not restored.
+  const completed = mine.filter((t) => taskState(t) === 'Completed').sort(byCompletion);
+  const last = completed[completed.length - 1];
+  if (last?.spec?.type === 'delete') return false;
+  return completed.some((t) => RUNNING_TASK_TYPES.has(t.spec?.type as string));
 }
 
 export function planSync(input: SyncInput): SyncPlan {

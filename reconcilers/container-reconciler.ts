@@ -19,6 +19,12 @@ export const RESTARTED_AT_ANNOTATION = 'drover.dev/restartedAt';
  * Rescheduled event can say so even when no node was free at first. `drover drain` sets it too.
  */
 export const MOVED_FROM_ANNOTATION = 'drover.dev/moved-from';
+/**
+ * `NODE@TIME`, set by `drover drain NODE`: move this container off NODE. The reconciler first removes the
+ * copy on NODE (a delete Task carrying the same value) and only then places the container again, so it never
+ * runs on two nodes at once. A pinned container ignores it; the annotation is cleared once it has moved.
+ */
+export const EVICT_ANNOTATION = 'drover.dev/evict';
 /** The last restartedAt value a Task was created for, so pruning finished Tasks never repeats a restart. */
 export const RESTART_HANDLED_ANNOTATION = 'drover.dev/restart-handled';
 /** On deploy/start/update tasks: a hash of the runtime part of the spec they realise. */
@@ -49,6 +55,7 @@ export const ContainerEventReasons = {
 export const TaskCancelReasons = {
   NodeLost: 'NodeLost',
   ContainerDeleted: 'ContainerDeleted',
+  Evicted: 'Evicted',
 } as const;
 
 export interface ContainerSnapshot {
@@ -117,6 +124,22 @@ export function reconcileContainer(
     } else if (!loss.lost && loss.retryAfterMs !== undefined && !spec.nodeName) {
       r.requeue(loss.retryAfterMs);
     }
+  }
+  const evict = container.metadata.annotations?.[EVICT_ANNOTATION];
+  if (evict !== undefined) {
+    const from = evict.split('@')[0];
+    if (node && node === from && !spec.nodeName) {
+      // Drained: stop the copy there first; only then is the container free to be placed again.
+      if (!evictCopy(container, node, evict, tasks, now, r)) return r.result();
+      for (const t of tasks) {
+        if (t.spec?.nodeName === node && isLive(t)) r.cancelTask(t, TaskCancelReasons.Evicted, `the container was moved off node ${node}`, now);
+      }
+      unbind(r.status);
+      node = undefined;
+      movedFrom = `${from} (drained)`;
+    }
+    // Moved (or pinned, which a drain does not move): the request is done.
+    r.patchSelf({ metadata: { annotations: { [EVICT_ANNOTATION]: null } } });
   }
   if (!node) {
     // Unbound after a move or drain: a runtime report still here describes a copy that is gone.
@@ -205,6 +228,28 @@ export function reconcileContainer(
   }
   if (carried && handled !== restartedAt) r.patchSelf({ metadata: { annotations: { [RESTART_HANDLED_ANNOTATION]: restartedAt } } });
   return r.result();
+}
+
+// ---- eviction (drain) ----
+
+/**
+ * Whether the copy on `node` is gone for the eviction request `evict`: never sent there, or removed by a
+ * delete Task of this request. Otherwise the delete Task is created (or awaited) and false returned.
+ */
+function evictCopy(c: KubeObject, node: string, evict: string, tasks: KubeObject[], now: number, r: Builder): boolean {
+  const onNode = tasks.filter((t) => t.spec?.nodeName === node && stateOf(t) !== 'Cancelled');
+  if (!onNode.some((t) => typeOf(t) !== 'delete')) return true;
+  for (const t of onNode) {
+    if (typeOf(t) !== 'delete' && isLive(t) && stateOf(t) !== 'Running') r.cancelTask(t, TaskCancelReasons.Evicted, `the container is being moved off node ${node}`, now);
+  }
+  const del = latest(onNode.filter((t) => typeOf(t) === 'delete' && t.metadata.annotations?.[EVICT_ANNOTATION] === evict));
+  if (del && stateOf(del) === 'Completed') return true;
+  if (!del) r.task(c, 'delete', node, c.metadata.generation ?? 1, { [EVICT_ANNOTATION]: evict });
+  if (del && isPermanentlyFailed(del)) {
+    r.status.reason = ContainerReasons.DeleteFailed;
+    r.status.message = `stopping the copy on node ${node} to move it failed: ${str(del.status?.message) ?? 'unknown error'} (retry with 'drover tasks retry ${del.metadata.name}')`;
+  }
+  return false;
 }
 
 // ---- deletion ----

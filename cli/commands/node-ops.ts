@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { KubeObject } from '../../core/types.ts';
 import type { ResourceType } from '../../core/resources.ts';
 import type { ApiClient } from '../../core/client.ts';
-import { MOVED_FROM_ANNOTATION } from '../../reconcilers/container-reconciler.ts';
+import { EVICT_ANNOTATION } from '../../reconcilers/container-reconciler.ts';
 import { CLIError } from '../cli-error.ts';
 import type { CommandEnv } from '../command-env.ts';
 import { refName, resolveKind } from '../kinds.ts';
@@ -57,7 +57,7 @@ export function registerNodeOps(program: Command, env: CommandEnv): void {
           continue;
         }
         writeln(out, `evicting container/${c.metadata.name}`);
-        await evict(client, containers, namespace, c, name);
+        await evict(client, containers, namespace, c, name, env.now());
       }
 
       const deadline = env.now() + timeoutMs;
@@ -74,9 +74,9 @@ export function registerNodeOps(program: Command, env: CommandEnv): void {
           if (pinned(c)) {
             skipped.add(c.metadata.name);
             writeln(out, `skipping container/${c.metadata.name} (pinned to ${name} by spec.nodeName)`);
-          } else if (!c.metadata.annotations?.[MOVED_FROM_ANNOTATION]) {
+          } else if (!c.metadata.annotations?.[EVICT_ANNOTATION]?.startsWith(`${name}@`)) {
             writeln(out, `evicting container/${c.metadata.name}`);
-            await evict(client, containers, namespace, c, name);
+            await evict(client, containers, namespace, c, name, env.now());
           }
         }
         if (env.now() >= deadline) {
@@ -99,10 +99,12 @@ async function setUnschedulable(client: ApiClient, nodes: ResourceType, namespac
   return `${refName(nodes, name)} ${verb}`;
 }
 
-/** Record where it came from (for the Rescheduled event), then clear the binding through /status. */
-async function evict(client: ApiClient, containers: ResourceType, namespace: string, c: KubeObject, node: string): Promise<void> {
-  await client.patch(containers, namespace, c.metadata.name, { metadata: { annotations: { [MOVED_FROM_ANNOTATION]: `${node} (drained)` } } }, 'merge');
-  await client.patch(containers, namespace, c.metadata.name, { status: { nodeName: null } }, 'merge', { subresource: 'status' });
+/**
+ * Ask the manager to move it: the container reconciler removes the copy on `node` first and then places
+ * it again (reconcilers/container-reconciler.ts, EVICT_ANNOTATION), so it never runs on two nodes at once.
+ */
+async function evict(client: ApiClient, containers: ResourceType, namespace: string, c: KubeObject, node: string, now: number): Promise<void> {
+  await client.patch(containers, namespace, c.metadata.name, { metadata: { annotations: { [EVICT_ANNOTATION]: `${node}@${new Date(now).toISOString()}` } } }, 'merge');
 }
 
 /** Resolves true when interrupted. */

@@ -228,6 +228,66 @@ describe('manager restarts', () => {
   }, 60_000);
 });
 
+describe('drain', () => {
+  it('drover drain moves every unpinned container off the node, each stopped there before it starts elsewhere', async () => {
+    const apply = await run(['apply', '-f', '-'], `apiVersion: drover.dev/v1alpha1
+kind: Container
+metadata: {name: nomad, namespace: ${NS}}
+spec:
+  command: [node, -e, "setInterval(() => {}, 1e9)"]
+  terminationGracePeriodSeconds: 1
+`);
+    expect(apply.code).toBe(0);
+    const placed = await eventually('nomad Running', async () => {
+      const c = await container('nomad');
+      return c.status?.phase === 'Running' && pidOf(c) ? c : undefined;
+    }, 30_000);
+    const from = placed.status.nodeName as string;
+    const to = from === 'node-a' ? 'node-b' : 'node-a';
+    const moving = (await api(m, 'GET', `${BASE}/containers`)).body.items.filter((c: any) => c.status?.nodeName === from && !c.spec.nodeName).map((c: any) => c.metadata.name);
+    expect(moving).toContain('nomad');
+
+    // every pid each container ever reported; two of them alive at once would be two copies
+    const seen = new Map<string, Set<number>>();
+    const twice: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const c of (await api(m, 'GET', `${BASE}/containers`)).body.items) {
+          const pid = pidOf(c);
+          if (!pid) continue;
+          const pids = seen.get(c.metadata.name) ?? new Set<number>();
+          pids.add(pid);
+          seen.set(c.metadata.name, pids);
+          if ([...pids].filter(pidAlive).length > 1 && !twice.includes(c.metadata.name)) twice.push(c.metadata.name);
+        }
+        await sleep(50);
+      }
+    })();
+    let drained;
+    try {
+      drained = await run(['drain', from, '-n', NS, '--timeout', '60s', '--poll-interval', '200ms']);
+      for (const name of moving) {
+        await eventually(`${name} Running on ${to}`, async () => {
+          const c = await container(name);
+          return c.status?.nodeName === to && c.status?.phase === 'Running';
+        }, 30_000);
+      }
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toContain('evicting container/nomad');
+    expect(drained.stdout).toMatch(new RegExp(`${from} drained`));
+    expect(twice).toEqual([]);
+    expect(pidAlive(pidOf(placed))).toBe(false);
+    const events = (await api(m, 'GET', `${BASE}/events?fieldSelector=involvedObject.name%3Dnomad`)).body.items;
+    expect(events.map((e: { message: string }) => e.message)).toContain(`moved from node ${from} (drained) to ${to}`);
+    expect((await run(['uncordon', from, '-n', NS])).code).toBe(0);
+  }, 120_000);
+});
+
 describe('failures', () => {
   it('a task whose agent dies mid-run goes back to the queue and is retried when the agent returns', async () => {
     const web = await container('web');

@@ -12,19 +12,25 @@ const BASE = '/apis/drover.dev/v1alpha1/namespaces/c1';
 const V = 'drover.dev/v1alpha1';
 
 let api: FakeApi;
-/** Names whose status PATCH the "server" ignores (a container that will not leave). */
+/** Names the "controller" never moves (a container that will not leave). */
 let stuck: Set<string>;
 
+/** Routes /status PATCHes to the object, and plays the container controller: an eviction request moves the container off its node. */
 function withStatusRoute(inner: typeof fetch): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(String(input));
     const m = /^(.*\/containers\/([^/]+))\/status$/.exec(url.pathname);
     if (m && init?.method === 'PATCH') {
-      if (stuck.has(m[2])) return new Response(JSON.stringify(api.objects.get(m[1])), { status: 200 });
       url.pathname = m[1];
       return inner(url.toString(), init);
     }
-    return inner(input, init);
+    const c = /^.*\/containers\/([^/]+)$/.exec(url.pathname);
+    const res = await inner(input, init);
+    if (c && init?.method === 'PATCH' && String(init.body).includes('drover.dev/evict') && !stuck.has(c[1])) {
+      const obj = api.objects.get(url.pathname)!;
+      api.put(url.pathname, { ...obj, status: { ...obj.status, nodeName: undefined } });
+    }
+    return res;
   }) as typeof fetch;
 }
 
@@ -83,7 +89,8 @@ describe('drover drain', () => {
     ]);
     const web = api.objects.get(`${BASE}/containers/web-1`)!;
     expect(web.status?.nodeName).toBeUndefined();
-    expect(web.metadata.annotations).toEqual({ 'drover.dev/moved-from': 'node-a (drained)' });
+    // the manager is asked to move it (it stops the copy on node-a first), with the time of the request
+    expect(web.metadata.annotations).toEqual({ 'drover.dev/evict': 'node-a@2026-11-23T15:00:00.000Z' });
     expect(api.objects.get(`${BASE}/containers/other`)?.status?.nodeName).toBe('node-b');
     expect(api.objects.get(`${BASE}/nodes/node-a`)?.spec?.unschedulable).toBe(true);
   });

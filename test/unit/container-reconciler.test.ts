@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals';
 import {
-  reconcileContainer, specHash, CONTAINER_FINALIZER, MOVED_FROM_ANNOTATION, RESTART_HANDLED_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
+  reconcileContainer, specHash, CONTAINER_FINALIZER, EVICT_ANNOTATION, MOVED_FROM_ANNOTATION, RESTART_HANDLED_ANNOTATION, RESTARTED_AT_ANNOTATION, SPEC_HASH_ANNOTATION,
   type ContainerSnapshot,
   UNSCHEDULABLE_RETRY_MS,
 } from '../../reconcilers/container-reconciler.ts';
@@ -102,6 +102,48 @@ describe('reconcileContainer: placement', () => {
     const c = ctr('web', { status: { phase: 'Running', containerID: 'process://1', health: 'Healthy', restarts: 2 } });
     const res = reconcileContainer(c, snap({ nodes: [node('node-b')] }), NOW, policy);
     expect(res.status).toEqual({ nodeName: 'node-b', phase: 'Scheduled', restarts: 2 });
+  });
+});
+
+describe('reconcileContainer: drain (eviction request)', () => {
+  const REQ = 'node-a@2026-11-23T15:59:00.000Z';
+  const evicting = (status = running('node-a')) => ctr('web', { annotations: { [EVICT_ANNOTATION]: REQ }, status });
+  const cordoned = () => ({ ...node('node-a'), spec: { unschedulable: true } });
+
+  it('first removes the copy on the drained node with a delete Task, staying bound there meanwhile', () => {
+    const c = evicting();
+    const res = reconcileContainer(c, snap({ nodes: [cordoned(), node('node-b')], tasks: [deployedWith(c)] }), NOW, policy);
+    expect(taskTypes(res)).toEqual(['delete@node-a']);
+    expect(res.tasks![0].metadata.annotations).toEqual({ [EVICT_ANNOTATION]: REQ });
+    expect(res.status).toBeUndefined();
+    // while that delete runs: nothing new, still bound
+    const del = task('delete', 'node-a', 'Running', 1, { annotations: { [EVICT_ANNOTATION]: REQ } });
+    const waiting = reconcileContainer(c, snap({ nodes: [cordoned(), node('node-b')], tasks: [deployedWith(c), del] }), NOW, policy);
+    expect(waiting.tasks).toBeUndefined();
+    expect(waiting.status).toBeUndefined();
+  });
+
+  it('once that delete completed: placed on another node, with a Rescheduled event, and the request cleared', () => {
+    const c = evicting();
+    const del = task('delete', 'node-a', 'Completed', 1, { annotations: { [EVICT_ANNOTATION]: REQ } });
+    const res = reconcileContainer(c, snap({ nodes: [cordoned(), node('node-b')], tasks: [deployedWith(c), del] }), NOW, policy);
+    expect(res.status).toEqual({ nodeName: 'node-b', phase: 'Scheduled' });
+    expect(res.events).toEqual([{ type: 'Normal', reason: 'Rescheduled', message: 'moved from node node-a (drained) to node-b' }]);
+    expect(res.patch?.map((p) => p.patch)).toContainEqual({ metadata: { annotations: { [EVICT_ANNOTATION]: null } } });
+  });
+
+  it('a delete of an earlier drain does not count for this one', () => {
+    const c = evicting();
+    const old = task('delete', 'node-a', 'Completed', 1, { annotations: { [EVICT_ANNOTATION]: 'node-a@2026-11-01T00:00:00.000Z' } });
+    const res = reconcileContainer(c, snap({ nodes: [cordoned(), node('node-b')], tasks: [old, deployedWith(c)] }), NOW, policy);
+    expect(taskTypes(res)).toEqual(['delete@node-a']);
+  });
+
+  it('a pinned container is not moved; the request is dropped', () => {
+    const c = ctr('web', { annotations: { [EVICT_ANNOTATION]: REQ }, spec: { nodeName: 'node-a' }, status: running('node-a') });
+    const res = reconcileContainer(c, snap({ tasks: [deployedWith(c)] }), NOW, policy);
+    expect(res.tasks).toBeUndefined();
+    expect(res.patch?.map((p) => p.patch)).toEqual([{ metadata: { annotations: { [EVICT_ANNOTATION]: null } } }]);
   });
 });
 

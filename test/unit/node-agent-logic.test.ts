@@ -141,6 +141,8 @@ describe('planSync', () => {
     ['being deleted', [task('t1', 'deploy', 'web', 'Completed')], { deleting: true }, [], []],
     ['fenced by this agent, no task kept', [], {}, ['c1/web'], ['web']],
     ['a Completed deploy of an older object of that name', [task('t1', 'deploy', 'web', 'Completed')], { uid: 'uid-new' }, [], []],
+    ['removed here by a drain (its last completed task a delete)', [task('t1', 'deploy', 'web', 'Completed', { created: '2026-01-01T00:00:00Z' }), task('t2', 'delete', 'web', 'Completed', { created: '2026-01-01T00:01:00Z' })], {}, [], []],
+    ['deployed again after an earlier drain', [task('t1', 'delete', 'web', 'Completed', { created: '2026-01-01T00:00:00Z' }), task('t2', 'deploy', 'web', 'Completed', { created: '2026-01-01T00:01:00Z' })], {}, [], ['web']],
   ] as const)('restore decision for a bound container the runtime lacks: %s', (_why, tasks, over, fencedKeys, want) => {
     expect(plan({ tasks: [...tasks], containers: [container('web', over)], fenced: new Set(fencedKeys) }).redeploy).toEqual(want);
   });
