@@ -13,7 +13,8 @@
 // Prints Markdown (and writes it to --out FILE). Bounded: every wait has --timeout, the whole run
 // --max-minutes; engines and processes are torn down on success, error and SIGINT/SIGTERM.
 // Usage: node bench/docker-bench.ts [--sizes 20,100] [--runs 3] [--agents 20] [--out FILE]
-//                                   [--timeout 300] [--max-minutes 60] [--logs DIR]
+//                                   [--timeout 300] [--max-minutes 60] [--logs DIR] [--per-node-tasks N]
+// --per-node-tasks sets the Cluster's taskPolicy.maxConcurrentPerNode (default: the Cluster default, 4).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -32,6 +33,7 @@ const RUNS = Number(args.get('runs') ?? 3);
 const AGENTS = Number(args.get('agents') ?? 20);
 const OUT = args.get('out');
 const TIMEOUT_MS = Number(args.get('timeout') ?? 300) * 1000;
+const PER_NODE_TASKS = args.get('per-node-tasks') ? Number(args.get('per-node-tasks')) : undefined;
 const MAX_MS = Number(args.get('max-minutes') ?? 60) * 60_000;
 const LOG_DIR = args.get('logs') ?? mkdtempSync(join(tmpdir(), 'drover-docker-bench-logs-'));
 if (!SIZES.length || !(RUNS >= 1) || !(AGENTS >= 1)) {
@@ -413,7 +415,7 @@ metadata: {name: ${NS}}
 spec:
   failurePolicy: {heartbeatInterval: ${HEARTBEAT}, gracePeriod: ${GRACE}}
   rebalancePolicy: {enabled: false}
-`);
+${PER_NODE_TASKS ? `  taskPolicy: {maxConcurrentPerNode: ${PER_NODE_TASKS}}\n` : ''}`);
   const joinToken = (await droverOk(['token', 'create', '--join', '--cluster', NS])).trim();
   const dockerArgs = (e: DockerEngine) => ['--runtime', 'docker', '--docker-host', e.host, '--docker-network', 'host', '--capacity-containers', String(Math.max(200, ...SIZES.map((n) => n + 10)))];
   nodeAgents.push(await startNodeAgent(m, { name: 'n1', namespace: NS, joinToken, extraArgs: dockerArgs(e0), env: { DROVER_LOG_LEVEL: 'info' } }));

@@ -60,10 +60,13 @@ export function createTaskController(opts: TaskControllerOptions): Controller {
       const present = new Set(cached.map((t) => t.metadata.uid));
       for (const [key, obj] of written) if (obj.metadata.namespace === namespace && !present.has(obj.metadata.uid)) written.delete(key);
       const taskObjs = cached.map(freshest) as Task[];
+      // The Cluster's taskPolicy sets the per-node limit (the option is the default for Clusters without one).
+      const cluster = opts.informers.informer(clusters.key).cache.get(undefined, namespace);
+      const perNode = (cluster?.spec as { taskPolicy?: { maxConcurrentPerNode?: number } } | undefined)?.taskPolicy?.maxConcurrentPerNode;
       const plan = dispatch(
         { tasks: taskObjs, containers: cache(containers.key) as Container[], nodes: cache(nodes.key) as Node[] },
         ctx.clock.now(),
-        opts.dispatch,
+        { ...opts.dispatch, ...(typeof perNode === 'number' && perNode >= 1 ? { perNodeLimit: perNode } : {}) },
       );
       const byName = new Map(taskObjs.map((t) => [t.metadata.name, t]));
       const applied = new Set<string>();

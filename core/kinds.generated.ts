@@ -24,6 +24,12 @@ export type ClusterFailurePolicy = {
   gracePeriod?: string;
 };
 
+/** How the manager hands Tasks to node agents. */
+export type ClusterTaskPolicy = {
+  /** Most Tasks (deploys, restarts, stops…) a node works on at once; more wait Queued with reason NodeBusy. Raise it for hosts that start many containers at a time. */
+  maxConcurrentPerNode?: number;
+};
+
 export type ClusterRebalancePolicy = {
   enabled?: boolean;
   /** How often the rebalancer plans moves. */
@@ -56,6 +62,8 @@ export type ClusterSpec = {
   placement?: ClusterPlacement;
   /** When a silent node is declared lost. */
   failurePolicy?: ClusterFailurePolicy;
+  /** How the manager hands Tasks to node agents. */
+  taskPolicy?: ClusterTaskPolicy;
   rebalancePolicy?: ClusterRebalancePolicy;
   /** What Containers in this Cluster may ask of their nodes. */
   policy?: ClusterPolicy;

@@ -72,6 +72,23 @@ describe('task dispatcher controller', () => {
     expect((await statusOf(runner))?.state).toBe('Completed');
   });
 
+  it('the Cluster\'s taskPolicy.maxConcurrentPerNode bounds what one node works on at once, and raising it releases the rest', async () => {
+    const cl = await store.get(K.cluster, undefined, 'c1');
+    await store.update(K.cluster, { ...cl, spec: { ...cl.spec, taskPolicy: { maxConcurrentPerNode: 2 } } });
+    const names = ['d1', 'd2', 'd3', 'd4', 'd5'];
+    for (const n of names) {
+      await store.create(K.task, { apiVersion: V, kind: 'Task', metadata: { name: n, namespace: 'c1' }, spec: { type: 'deploy', target: { kind: 'Container', name: `web-${n}` }, nodeName: 'node-a' } });
+    }
+    const count = async () => {
+      const all = await Promise.all(names.map(statusOf));
+      return { assigned: all.filter((x) => x?.state === 'Assigned').length, busy: all.filter((x) => x?.state === 'Queued' && x.waitReason === 'NodeBusy').length };
+    };
+    expect(await eventually(async () => { const c = await count(); return c.assigned + c.busy === 5 && c; }, 'all five dispatched')).toEqual({ assigned: 2, busy: 3 });
+    const again = await store.get(K.cluster, undefined, 'c1');
+    await store.update(K.cluster, { ...again, spec: { ...again.spec, taskPolicy: { maxConcurrentPerNode: 8 } } });
+    await eventually(async () => (await count()).assigned === 5, 'all five assigned once the limit is raised');
+  });
+
   it('puts a task whose agent died mid-run (lease expired) back to work, keeping its attempt count, with a Warning event', async () => {
     await store.create(K.task, {
       ...restart('r1', 't1'),
