@@ -2,8 +2,9 @@
 // the finalizer NODE_FENCING_FINALIZER. When it is deleted, its credentials are revoked at once (the
 // API does that), so its agent can no longer heartbeat and fences itself within the grace period; the
 // container and agent reconcilers re-place what ran there at the same fencing deadlines they use for a
-// NotReady node. The finalizer is released when nothing is bound to the node any more, when its agent
-// said it stopped (it stopped its containers), or at the latest fencing deadline of what is bound there.
+// NotReady node. The finalizer is released when nothing movable is bound to the node any more, when its
+// agent said it stopped (it stopped its containers), or a few seconds after the latest fencing deadline of
+// what is bound there (the reconcilers move it at that deadline, saying the node was deleted).
 import type { KubeObject } from '../core/types.ts';
 import { fencingDeadline as containerFencingDeadline } from './container-reconciler.ts';
 import { fencingDeadline as agentFencingDeadline } from './agent-migration.ts';
@@ -11,6 +12,8 @@ import { NodeConditionReasons, readyCondition, type FailurePolicy } from './node
 import type { ReconcileResult } from './types.ts';
 
 export const NODE_FENCING_FINALIZER = 'drover.dev/node-fencing';
+/** After the fencing deadline the reconcilers move what was there; the node waits this long more for them to. */
+export const NODE_RELEASE_SLACK_MS = 5000;
 
 export interface NodeDeletionInput {
   now: number;
@@ -41,7 +44,9 @@ export function reconcileNodeDeletion(node: KubeObject, input: NodeDeletionInput
   const release = { patch: [{ ref, patch: { metadata: { finalizers: finalizers.filter((f) => f !== NODE_FENCING_FINALIZER) } } }], released: true };
   const ready = readyCondition(node);
   if (ready?.status === 'False' && ready.reason === NodeConditionReasons.AgentStopped) return release;
-  if (input.containers.length === 0 && input.agents.length === 0) return release;
-  const at = nodeReleaseAt(node, input);
+  // Pinned containers never move: they do not hold the node up beyond the deadline.
+  const movable = input.containers.filter((c) => !(c.spec as { nodeName?: string } | undefined)?.nodeName);
+  if (movable.length === 0 && input.agents.length === 0) return release;
+  const at = nodeReleaseAt(node, input) + NODE_RELEASE_SLACK_MS;
   return input.now >= at ? release : { requeueAfter: at - input.now };
 }

@@ -2,7 +2,7 @@
 // and agent reconcilers treat it as lost only at their fencing deadlines, even while it still says Ready.
 import { describe, it, expect } from '@jest/globals';
 import type { KubeObject } from '../../core/types.ts';
-import { NODE_FENCING_FINALIZER, reconcileNodeDeletion } from '../../reconcilers/node-deletion.ts';
+import { NODE_FENCING_FINALIZER, NODE_RELEASE_SLACK_MS, reconcileNodeDeletion } from '../../reconcilers/node-deletion.ts';
 import { nodeLoss } from '../../reconcilers/container-reconciler.ts';
 import { planMigrations } from '../../reconcilers/agent-migration.ts';
 
@@ -56,15 +56,17 @@ describe('the node fencing finalizer', () => {
     const n = node({ deleting: true, heartbeatAgoMs: 500 });
     const waiting = reconcileNodeDeletion(n, input({ containers: [container('a', 5), container('b', 30)] }));
     expect(waiting.released).toBeUndefined();
-    // 10 s grace + 30 s stop grace + 2 s margin after the heartbeat 0.5 s ago
-    expect(waiting.requeueAfter).toBe(10_000 + 30_000 + 2_000 - 500);
-    const later = reconcileNodeDeletion(n, input({ now: NOW + 42_000, containers: [container('a', 5), container('b', 30)] }));
+    // 10 s grace + 30 s stop grace + 2 s margin after the heartbeat 0.5 s ago, plus the slack for the reconcilers to move them
+    expect(waiting.requeueAfter).toBe(10_000 + 30_000 + 2_000 - 500 + NODE_RELEASE_SLACK_MS);
+    const later = reconcileNodeDeletion(n, input({ now: NOW + 42_000 + NODE_RELEASE_SLACK_MS, containers: [container('a', 5), container('b', 30)] }));
     expect(later.released).toBe(true);
+    // only pinned containers left (they never move): it goes at once
+    expect(reconcileNodeDeletion(n, input({ containers: [container('p', 5, true)] })).released).toBe(true);
   });
 
   it('agents bound there hold it up to the agents\' fencing deadline', () => {
     const r = reconcileNodeDeletion(node({ deleting: true, heartbeatAgoMs: 0 }), input({ agents: [agent('bot')] }));
-    expect(r.requeueAfter).toBe(10_000 + 10_000 + 2_000);
+    expect(r.requeueAfter).toBe(10_000 + 10_000 + 2_000 + NODE_RELEASE_SLACK_MS);
   });
 });
 
