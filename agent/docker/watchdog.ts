@@ -17,6 +17,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../core/logging.ts';
 import { DockerLabels, MANAGED_BY } from './docker-spec.ts';
 import { agentSignalCmd, parseMarker } from './exec-agent.ts';
+import { processAlive } from '../process/process-group.ts';
 
 export const WATCHDOG_DIR = 'watchdog';
 const LEASE_FILE = 'lease.json';
@@ -208,12 +209,12 @@ export async function fenceNode(docker: Docker, node: string, logger: Logger): P
   };
 }
 
+/** A live process (a zombie counts as gone); one we may not probe counts as alive. */
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    return processAlive(pid);
+  } catch {
     return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
